@@ -1,1 +1,25 @@
-"""ntkcompanion."""
+"""ntkcompanion: the NTK's view of adversarial robustness, in JAX.
+
+A small package behind the companion book to Tsilivis & Kempe (NeurIPS 2022): the
+paper's architectures and their kernels (via neural-tangents), kernel predictors,
+training-free attacks and eigen-features. Importing it never imports TensorFlow
+(see ``ntkcompanion._nt``).
+"""
+
+from ntkcompanion import architectures
+from ntkcompanion import data
+from ntkcompanion import kernels
+from ntkcompanion import plotting
+from ntkcompanion import record
+from ntkcompanion import validate
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "architectures",
+    "data",
+    "kernels",
+    "plotting",
+    "record",
+    "validate",
+]

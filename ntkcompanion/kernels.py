@@ -34,22 +34,26 @@ def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:
     return np.concatenate([x, np.zeros((missing,) + x.shape[1:], x.dtype)])
 
 
-def kernel_matrix(kernel_fn, x1, x2=None, *, get: str = "ntk", batch_size: int = 128,
-                  device_count: int = -1) -> np.ndarray:
+def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
+                  device_count: int = -1):
     r"""Analytic kernel Gram matrix :math:`K(x_1, x_2)`, computed in blocks.
 
     Args:
       kernel_fn: a stax ``kernel_fn`` (see ``architectures.build``).
       x1: ``(n1, h, w, c)`` inputs.
       x2: ``(n2, h, w, c)`` inputs, or ``None`` for ``x1`` itself.
-      get: ``"ntk"`` or ``"nngp"``.
+      get: ``"ntk"`` or ``"nngp"``, or a tuple of both (one pass computes both).
       batch_size: rows and columns per block; bounds memory (module docstring).
       device_count: accelerators to spread blocks over; ``-1`` uses all of them.
 
     Returns:
-      ``(n1, n2)`` float64 numpy array.
+      ``(n1, n2)`` float64 numpy array; a tuple of them, in order, if ``get`` is a tuple.
     """
-    validate.one_of("get", get, KERNELS)
+    if isinstance(get, tuple):
+        for i, g in enumerate(get):
+            validate.one_of(f"get[{i}]", g, KERNELS)
+    else:
+        validate.one_of("get", get, KERNELS)
     validate.positive_int("batch_size", batch_size)
     x1 = np.asarray(x1, np.float32)
     x2 = x1 if x2 is None else np.asarray(x2, np.float32)
@@ -61,6 +65,8 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get: str = "ntk", batch_size: int =
     batched = nt.batch(kernel_fn, batch_size=block, device_count=device_count,
                        store_on_device=False)
     k = batched(_pad_rows(x1, block * devices), _pad_rows(x2, block), get)
+    if isinstance(get, tuple):
+        return tuple(np.asarray(ki, np.float64)[:n1, :n2] for ki in k)
     return np.asarray(k, np.float64)[:n1, :n2]
 
 

@@ -46,6 +46,14 @@ def test_blocked_equals_unblocked(name, get):
     np.testing.assert_allclose(k, np.asarray(kernel_fn(X, Z, get)), rtol=2e-4, atol=1e-5)
 
 
+def test_both_kernels_in_one_pass():
+    _, _, kernel_fn = architectures.build("fc", 2)
+    nngp, ntk = kernels.kernel_matrix(kernel_fn, X, Z, get=("nngp", "ntk"), batch_size=4)
+    np.testing.assert_allclose(ntk, kernels.kernel_matrix(kernel_fn, X, Z, get="ntk"), rtol=1e-5)
+    np.testing.assert_allclose(nngp, kernels.kernel_matrix(kernel_fn, X, Z, get="nngp"), rtol=1e-5)
+    assert not np.allclose(nngp, ntk)
+
+
 def test_gram_is_symmetric_positive_semidefinite():
     _, _, kernel_fn = architectures.build("conv", 1)
     k = kernels.kernel_matrix(kernel_fn, X, batch_size=5)

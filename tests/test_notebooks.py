@@ -80,6 +80,14 @@ def test_parameters_are_commented_upper_case_literals(path):
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
+def test_papermill_sees_every_parameter(path):
+    import papermill
+
+    # papermill's own parser (used by -p and by the build) must agree with Python's.
+    assert set(papermill.inspect_notebook(str(path))) == set(declared(load(path)))
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.stem)
 def test_listed_in_toc_and_every_profile(path):
     assert f"notebooks/{path.stem}" in toc_files(), f"{path.name} is not in _toc.yml"
     names = set(declared(load(path)))

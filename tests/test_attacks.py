@@ -1,0 +1,211 @@
+"""Conformance suite: every attack × norm × loss × model kind keeps the same promises.
+
+Models: the kernel predictor (``predictor.fit``) and a finite stax network, on real MNIST
+from the embedded subset, average-pooled to 7×7 so that the whole file runs in seconds.
+"""
+
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from _tolerances import NORM_SLACK
+from ntkcompanion import architectures, attacks, data, losses, predictor
+
+EPS = {"linf": 0.1, "l2": 0.5}
+STEP = {"linf": 0.02, "l2": 0.1}  # 10 steps of STEP cover at least EPS
+STEPS = 10
+LABELS = {"bce": ("binary",), "ce": ("onehot",), "margin": ("binary", "onehot")}
+CASES = [(loss, labels) for loss, kinds in LABELS.items() for labels in kinds]
+
+
+def _pool(x):
+    """28×28 → 7×7 by 4×4 average pooling (stays in [0, 1])."""
+    return x.reshape(len(x), 7, 4, 7, 4, 1).mean(axis=(2, 4)).astype(np.float32)
+
+
+@functools.lru_cache(maxsize=None)
+def task(labels):
+    classes = (0, 1) if labels == "binary" else (0, 1, 2)
+    t = data.load_task("mnist_embedded", classes=classes, n_train=32, n_test=12, seed=0)
+    return _pool(t.x_train), t.y_train, _pool(t.x_test), t.y_test
+
+
+@functools.lru_cache(maxsize=None)
+def model(kind, labels):
+    x_train, y_train, x_test, _ = task(labels)
+    out_dim = 1 if labels == "binary" else y_train.shape[1]
+    if kind == "kernel":
+        _, _, kernel_fn = architectures.build("fc", 1)
+        return predictor.fit(kernel_fn, x_train, y_train, ridge=1e-3, chunk_size=16)
+    init_fn, apply_fn, _ = architectures.build("conv", 1, width=8, out_dim=out_dim)
+    _, params = init_fn(jax.random.PRNGKey(0), x_test.shape)
+    return jax.tree_util.Partial(apply_fn, params)
+
+
+def run(attack, logits_fn, x, y, norm, loss, **kwargs):
+    if attack == "fgsm":
+        return attacks.fgsm(logits_fn, x, y, eps=EPS[norm], norm=norm, loss=loss)
+    return attacks.pgd(logits_fn, x, y, eps=EPS[norm], step_size=STEP[norm], steps=STEPS,
+                       norm=norm, loss=loss, **kwargs)
+
+
+@functools.lru_cache(maxsize=None)
+def adversarial(attack, norm, loss, labels, kind):
+    _, _, x, y = task(labels)
+    return np.asarray(run(attack, model(kind, labels), x, y, norm, loss))
+
+
+def per_example_norm(v, norm):
+    v = v.reshape(len(v), -1)
+    return np.abs(v).max(1) if norm == "linf" else np.sqrt((v.astype(np.float64) ** 2).sum(1))
+
+
+def loss_at(kind, labels, loss, x):
+    _, _, _, y = task(labels)
+    return np.asarray(losses.per_example(loss, model(kind, labels)(x), jnp.asarray(y)))
+
+
+suite = pytest.mark.parametrize("kind", ["kernel", "network"])
+suite_cases = pytest.mark.parametrize("loss, labels", CASES)
+suite_norms = pytest.mark.parametrize("norm", attacks.NORMS)
+suite_attacks = pytest.mark.parametrize("attack", ["fgsm", "pgd"])
+
+
+@suite
+@suite_cases
+@suite_norms
+@suite_attacks
+def test_stays_in_the_ball_and_the_box_with_shape_and_dtype(attack, norm, loss, labels, kind):
+    _, _, x, _ = task(labels)
+    x_adv = adversarial(attack, norm, loss, labels, kind)
+    assert x_adv.shape == x.shape and x_adv.dtype == x.dtype
+    assert np.all(per_example_norm(x_adv - x, norm) <= EPS[norm] + NORM_SLACK[x.dtype])
+    assert x_adv.min() >= 0.0 and x_adv.max() <= 1.0
+    assert np.any(x_adv != x), "the attack moved nothing"
+
+
+@suite
+@suite_cases
+@suite_norms
+@suite_attacks
+def test_raises_the_loss(attack, norm, loss, labels, kind):
+    # A gradient step need not raise every example's loss (the loss is not concave, the
+    # steps are not infinitesimal), so for the plain attacks we assert the average;
+    # keep_best makes the per-example statement true by construction.
+    _, _, x, _ = task(labels)
+    clean = loss_at(kind, labels, loss, x)
+    assert loss_at(kind, labels, loss, adversarial(attack, norm, loss, labels, kind)).mean() > clean.mean()
+    if attack == "pgd":
+        _, _, x, y = task(labels)
+        best = run(attack, model(kind, labels), x, y, norm, loss, keep_best=True)
+        assert np.all(loss_at(kind, labels, loss, best) >= clean)
+
+
+@suite
+@pytest.mark.parametrize("norm", attacks.NORMS)
+def test_works_under_jit_with_the_same_result(norm, kind):
+    loss, labels = "margin", "onehot"
+    _, _, x, y = task(labels)
+    logits_fn = model(kind, labels)
+    jitted = jax.jit(lambda x: run("pgd", logits_fn, x, y, norm, loss))
+    np.testing.assert_allclose(jitted(x), adversarial("pgd", norm, loss, labels, kind), atol=1e-6)
+
+
+@suite
+@suite_norms
+def test_random_start_is_deterministic_for_a_key(norm, kind):
+    _, _, x, y = task("binary")
+    logits_fn = model(kind, "binary")
+    a, b, c = (run("pgd", logits_fn, x, y, norm, "bce", random_start=True, key=jax.random.PRNGKey(s))
+               for s in (1, 1, 2))
+    np.testing.assert_array_equal(a, b)
+    assert np.any(a != c)
+    assert np.all(per_example_norm(np.asarray(a) - x, norm) <= EPS[norm] + NORM_SLACK[x.dtype])
+
+
+@suite
+@pytest.mark.parametrize("labels", ["binary", "onehot"])
+def test_pgd_at_least_as_strong_as_fgsm(labels, kind):
+    loss = losses.default_loss(task(labels)[3])
+    _, _, x, y = task(labels)
+    logits_fn = model(kind, labels)
+    assert STEP["linf"] * STEPS >= EPS["linf"]
+    fgsm_accuracy = attacks.accuracy(logits_fn, adversarial("fgsm", "linf", loss, labels, kind), y)
+    pgd_accuracy = attacks.accuracy(logits_fn, adversarial("pgd", "linf", loss, labels, kind), y)
+    assert pgd_accuracy <= fgsm_accuracy <= attacks.accuracy(logits_fn, x, y)
+
+
+def test_training_free_attack_breaks_the_kernel_predictor():
+    # Science, not plumbing: the clean kernel predictor separates 0s from 1s, and PGD at
+    # ε = 0.3 (7×7 pooled pixels: 0/1 is an easy pair) defeats it without any training.
+    _, _, x, y = task("binary")
+    predict_fn = model("kernel", "binary")
+    assert attacks.accuracy(predict_fn, x, y) >= 0.9
+    x_adv = attacks.pgd(predict_fn, x, y, eps=0.3, step_size=0.075, steps=10)
+    assert attacks.accuracy(predict_fn, x_adv, y) <= 0.25
+
+
+def test_zero_eps_is_the_identity():
+    _, _, x, y = task("binary")
+    np.testing.assert_array_equal(attacks.fgsm(model("kernel", "binary"), x, y, eps=0.0), x)
+
+
+def test_plain_function_models_work():
+    _, _, x, y = task("binary")
+    predict_fn = model("kernel", "binary")
+    as_lambda = attacks.pgd(lambda z: predict_fn(z), x, y, eps=0.1, step_size=0.02, steps=3)
+    as_pytree = attacks.pgd(predict_fn, x, y, eps=0.1, step_size=0.02, steps=3)
+    np.testing.assert_allclose(as_lambda, as_pytree, atol=1e-6)
+
+
+def test_default_loss_follows_the_labels():
+    _, _, x, y = task("onehot")
+    logits_fn = model("kernel", "onehot")
+    np.testing.assert_array_equal(attacks.fgsm(logits_fn, x, y, eps=0.1),
+                                  attacks.fgsm(logits_fn, x, y, eps=0.1, loss="ce"))
+
+
+def test_bce_is_the_authors_binary_cross_entropy():
+    f = jnp.array([-3.0, -0.2, 0.0, 0.7, 40.0])
+    y = jnp.array([1.0, -1.0, 1.0, -1.0, -1.0])
+    p, target = jax.nn.sigmoid(f), (y + 1) / 2
+    expected = -(target * jnp.log(p) + (1 - target) * jnp.log1p(-p))
+    np.testing.assert_allclose(losses.bce(f[:4], y[:4]), expected[:4], rtol=1e-6)
+    np.testing.assert_allclose(losses.bce(f[4:], y[4:]), [40.0], rtol=1e-6)  # stable where log(1-p) is not
+
+
+def test_margin_is_positive_exactly_when_wrong():
+    z = jnp.array([[2.0, 1.0, 0.0], [0.0, 3.0, 1.0]])
+    y = jnp.eye(3)[jnp.array([0, 2])]
+    np.testing.assert_allclose(losses.margin(z, y), [-1.0, 2.0])
+    np.testing.assert_array_equal(losses.correct(z, y), [True, False])
+
+
+BAD = [
+    ({"eps": -0.1}, "eps"), ({"step_size": 0.0}, "step_size"), ({"steps": 0}, "steps"),
+    ({"norm": "l1"}, "norm"), ({"loss": "mse"}, "loss"), ({"loss": "ce"}, "loss"),
+    ({"random_start": True}, "key"), ({"clip": (1.0, 0.0)}, "clip"),
+]
+
+
+@pytest.mark.parametrize("kwargs, name", BAD)
+def test_bad_parameters_fail_fast(kwargs, name):
+    _, _, x, y = task("binary")
+
+    def never_called(_):
+        raise AssertionError("validation must come before any work")
+
+    args = {"eps": 0.1, "step_size": 0.01, "steps": 2, **kwargs}
+    with pytest.raises(ValueError, match=name):
+        attacks.pgd(never_called, x, y, **args)
+
+
+def test_mismatched_labels_fail_fast():
+    _, _, x, y = task("binary")
+    with pytest.raises(ValueError, match="y has shape"):
+        attacks.fgsm(model("kernel", "binary"), x, y[:-1], eps=0.1)
+    with pytest.raises(ValueError, match="logits have shape"):
+        attacks.fgsm(model("kernel", "onehot"), x, y, eps=0.1, loss="margin")
