@@ -25,7 +25,9 @@ def _placeholder() -> types.ModuleType:
     )
 
     def __getattr__(name):
-        raise ImportError(
+        # AttributeError, not ImportError: hasattr() and inspect probe modules for
+        # attributes like __file__ and must get the exception they expect.
+        raise AttributeError(
             f"neural_tangents.experimental.{name} is TensorFlow interop, which ntkcompanion "
             "does not load. Import it in a fresh process that has not imported ntkcompanion."
         )
