@@ -118,6 +118,18 @@ def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> float:
     return time.time() - started
 
 
+def write_report_pages(stage_dir: Path):
+    """Replaces the staged claims and reproducibility placeholders with pages generated from the results."""
+    sys.path.insert(0, str(Path(__file__).parent))
+    import report_pages
+
+    repo = yaml.safe_load((stage_dir / "_config.yml").read_text())["repository"]["url"]
+    repo = repo.removeprefix("https://github.com/")
+    results = stage_dir / "results"
+    (stage_dir / "book" / "claims.md").write_text(report_pages.claims_page(results))
+    (stage_dir / "book" / "reproducibility.md").write_text(report_pages.reproducibility_page(results, repo))
+
+
 def render(stage_dir: Path, out_root: Path):
     """Jupyter Book (v1) build of the staged book into ``out_root/_build/html``; warnings fail it."""
     jupyter_book = Path(sys.executable).parent / "jupyter-book"
@@ -172,6 +184,7 @@ def main(argv=None) -> int:
         results = stage_dir / "results"
         results.mkdir(exist_ok=True)
         (results / "build.json").write_text(json.dumps(record, indent=2) + "\n")
+        write_report_pages(stage_dir)
         if not args.no_html:
             render(stage_dir, args.out)
             print(f"book: {build_dir / 'html' / 'index.html'}")

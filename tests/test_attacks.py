@@ -209,3 +209,15 @@ def test_mismatched_labels_fail_fast():
         attacks.fgsm(model("kernel", "binary"), x, y[:-1], eps=0.1)
     with pytest.raises(ValueError, match="logits have shape"):
         attacks.fgsm(model("kernel", "onehot"), x, y, eps=0.1, loss="margin")
+
+
+@pytest.mark.slow
+def test_benchmark_quick_run():
+    import pathlib
+    import subprocess
+    import sys
+
+    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench_attacks.py"
+    out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
+                         check=True).stdout
+    assert "speed-up" in out and "% of matmul" in out and "peak RSS" in out

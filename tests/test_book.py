@@ -72,6 +72,13 @@ def test_primer_metrics_and_glued_numbers(built_book):
     assert "{glue" not in html
 
 
+def test_generated_pages_are_rendered(built_book):
+    claims = (built_book / "html" / "book" / "claims.html").read_text()
+    assert "Claims check" in claims and "profile: <strong>smoke</strong>" in claims
+    report = (built_book / "html" / "book" / "reproducibility.html").read_text()
+    assert "01_ntk_primer" in report and "neural-tangents" in report
+
+
 def test_build_record_has_profile_and_times(built_book):
     record = json.loads((built_book / "source" / "results" / "build.json").read_text())
     assert record["profile"] == "smoke"
