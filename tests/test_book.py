@@ -1,7 +1,7 @@
 """End to end: every section executes at the smoke profile and the book renders without warnings.
 
-The whole build runs once per test session (``built_book``); the other tests read
-what it left: the HTML, the executed notebooks and each section's metrics.json.
+The whole build runs once per test session (``built_book`` in conftest.py); the tests
+read what it left: the HTML, the executed notebooks and each section's metrics.json.
 """
 
 import json
@@ -19,15 +19,6 @@ BUILD = [sys.executable, str(ROOT / "scripts" / "build_book.py")]
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture(scope="session")
-def built_book(tmp_path_factory):
-    out = tmp_path_factory.mktemp("book")
-    result = subprocess.run(BUILD + ["--profile", "smoke", "--out", str(out)],
-                            capture_output=True, text=True)
-    assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
-    return out / "_build"
 
 
 def sections():

@@ -1,0 +1,186 @@
+"""Eigen-features: they sum to the kernel predictor, batched robustness equals a per-feature loop, bad input fails."""
+
+import numpy as np
+import pytest
+
+from _tolerances import assert_close
+from ntkcompanion import architectures, attacks, features, kernels, predictor
+from ntkcompanion._nt import nt
+
+RNG = np.random.default_rng(0)
+N_TRAIN, N_TEST, K = 23, 11, 3  # 23 features: not a multiple of the feature chunks used below
+X_TRAIN = RNG.uniform(size=(N_TRAIN, 6, 6, 1)).astype(np.float32)
+X_TEST = RNG.uniform(size=(N_TEST, 6, 6, 1)).astype(np.float32)
+Y_BINARY = np.where(RNG.uniform(size=N_TRAIN) < 0.5, -1.0, 1.0)
+Y_ONEHOT = np.eye(K)[RNG.integers(K, size=N_TRAIN)]
+Y_TEST = {"binary": np.where(RNG.uniform(size=N_TEST) < 0.5, -1.0, 1.0),
+          "onehot": np.eye(K)[RNG.integers(K, size=N_TEST)]}
+_, _, KERNEL_FN = architectures.build("fc", 1)
+K_TRAIN_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TRAIN)
+K_TEST_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TEST, X_TRAIN)
+EIGENVALUES, EIGENVECTORS = features.eigendecomposition(K_TRAIN_TRAIN)
+
+
+def targets(kind):
+    return Y_BINARY if kind == "binary" else Y_ONEHOT
+
+
+def nt_prediction(y_train, t, learning_rate=1.0):
+    """neural-tangents' f_t on the same Gram matrices (its time is t · y_train.size, see predictor)."""
+    y = y_train.reshape(N_TRAIN, -1)
+    predict_fn = nt.predict.gradient_descent_mse(K_TRAIN_TRAIN, y, learning_rate=learning_rate)
+    fx = predict_fn(t=None if t is None else t * y.size, fx_train_0=0.0, fx_test_0=0.0,
+                    k_test_train=K_TEST_TRAIN)[1]
+    return np.asarray(fx, np.float64).reshape((N_TEST,) + y_train.shape[1:])
+
+
+def test_eigendecomposition_is_sorted_float64_and_exact():
+    assert EIGENVALUES.dtype == EIGENVECTORS.dtype == np.float64
+    assert np.all(np.diff(EIGENVALUES) <= 0) and EIGENVALUES[-1] >= 0
+    assert_close(EIGENVECTORS @ np.diag(EIGENVALUES) @ EIGENVECTORS.T, K_TRAIN_TRAIN, scale=100)
+    assert_close(EIGENVECTORS.T @ EIGENVECTORS, np.eye(N_TRAIN), scale=100)
+
+
+@pytest.mark.parametrize("kind", ["binary", "onehot"])
+def test_features_sum_to_the_infinite_time_predictor(kind):
+    y_train = targets(kind)
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y_train)
+    assert coef.shape == (N_TRAIN, N_TRAIN) + y_train.shape[1:]
+    phi = features.feature_values(K_TEST_TRAIN, coef)
+    assert phi.shape == (N_TEST, N_TRAIN) + y_train.shape[1:]
+    # Float64 throughout: the identity is exact up to the Gram matrix's condition number.
+    f_inf = K_TEST_TRAIN @ predictor.coefficients(K_TRAIN_TRAIN, y_train)
+    assert_close(phi.sum(axis=1), f_inf, scale=100)
+    assert_close(phi.sum(axis=1), nt_prediction(y_train, None), scale=100, dtype=np.float32)
+
+
+@pytest.mark.parametrize("kind", ["binary", "onehot"])
+@pytest.mark.parametrize("t, learning_rate", [(0.0, 1.0), (0.05, 1.0), (0.3, 2.0), (50.0, 1.0)])
+def test_weighted_features_sum_to_the_finite_time_predictor(kind, t, learning_rate):
+    y_train = targets(kind)
+    phi = features.feature_values(K_TEST_TRAIN, features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y_train))
+    w = features.time_weights(EIGENVALUES, t, learning_rate=learning_rate)
+    assert np.all((0 <= w) & (w <= 1))
+    f_t = np.einsum("nm...,m->n...", phi, w)
+    expected = K_TEST_TRAIN @ predictor.coefficients(K_TRAIN_TRAIN, y_train, t=t, learning_rate=learning_rate)
+    assert_close(f_t, expected, scale=100)
+    assert_close(f_t, nt_prediction(y_train, t, learning_rate), scale=10, dtype=np.float32)
+    # The same sum as coefficients of f_t, and as weighted feature coefficients.
+    coef_t = features.time_coefficients(EIGENVALUES, EIGENVECTORS, y_train, [t], learning_rate=learning_rate)
+    assert_close(features.feature_values(K_TEST_TRAIN, coef_t)[:, 0], expected, scale=100)
+    weighted = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y_train, t=t, learning_rate=learning_rate)
+    assert_close(features.feature_values(K_TEST_TRAIN, weighted).sum(axis=1), expected, scale=100)
+
+
+@pytest.mark.parametrize("kind", ["binary", "onehot"])
+def test_feature_and_predictor_functions_match_float64_values(kind):
+    y_train = targets(kind)
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y_train, features=[0, 3, 22])
+    phi_fn = features.features_fn(KERNEL_FN, X_TRAIN, coef, chunk_size=8)
+    assert_close(phi_fn(X_TEST), features.feature_values(K_TEST_TRAIN, coef), scale=50, dtype=np.float32)
+    # Top-k and subset predictors; k = n_train is the full predictor, as predictor.fit gives it.
+    full = features.top_k_predictor(KERNEL_FN, X_TRAIN, EIGENVALUES, EIGENVECTORS, y_train, N_TRAIN, t=0.2)
+    fit = predictor.fit(KERNEL_FN, X_TRAIN, y_train, t=0.2)
+    assert_close(full(X_TEST), fit(X_TEST), scale=20, dtype=np.float32)
+    top3 = features.top_k_predictor(KERNEL_FN, X_TRAIN, EIGENVALUES, EIGENVECTORS, y_train, 3)
+    subset = features.subset_predictor(KERNEL_FN, X_TRAIN, EIGENVALUES, EIGENVECTORS, y_train, [2, 0, 1])
+    assert_close(top3(X_TEST), subset(X_TEST), dtype=np.float32)
+    ks = features.top_k_coefficients(EIGENVALUES, EIGENVECTORS, y_train, [3, N_TRAIN])
+    assert_close(features.feature_values(K_TEST_TRAIN, ks)[:, 0], top3(X_TEST), scale=20, dtype=np.float32)
+
+
+def test_zero_eigenvalues_give_the_pseudo_inverse():
+    # Repeated training points: Θ(X, X) is singular, so some λ_i are 0 up to rounding.
+    x_train = np.concatenate([X_TRAIN[:8], X_TRAIN[:4]])
+    y_train = np.concatenate([Y_BINARY[:8], Y_BINARY[:4]])
+    k = kernels.kernel_matrix(KERNEL_FN, x_train)
+    lam, v = features.eigendecomposition(k)
+    mask = features.resolved(lam)
+    assert mask.sum() == 8 and not mask[8:].any()
+    coef = features.feature_coefficients(lam, v, y_train)
+    coef[:, ~mask] = 0.0  # unresolved features are rounding artefacts: drop them
+    phi = features.feature_values(kernels.kernel_matrix(KERNEL_FN, X_TEST, x_train), coef)
+    assert np.all(np.isfinite(phi))
+    expected = kernels.kernel_matrix(KERNEL_FN, X_TEST, x_train) @ np.linalg.pinv(k, rcond=1e-5, hermitian=True) @ y_train
+    assert_close(phi.sum(axis=1), expected, scale=1000)
+    # Finite time: w_i/λ_i → ηt as λ_i → 0, so f_0 = 0 and f_t is finite.
+    assert np.all(np.isfinite(features.time_coefficients(np.maximum(lam, 0) * mask, v, y_train, [0.0, 1.0])))
+
+
+def loop(coef, y_test, attack, **kwargs):
+    """The reference: one model at a time with the package's attacks and its own logits function."""
+    useful, robust = [], []
+    for i in range(coef.shape[1]):
+        logits_fn = predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, i])
+        x_adv = getattr(attacks, attack)(logits_fn, X_TEST, y_test, **kwargs)
+        useful.append(attacks.accuracy(logits_fn, X_TEST, y_test))
+        robust.append(attacks.accuracy(logits_fn, x_adv, y_test))
+    return np.array(useful), np.array(robust)
+
+
+@pytest.mark.parametrize("kind, attack, kwargs, feature_chunk", [
+    ("binary", "fgsm", dict(eps=0.1), 5),
+    ("binary", "pgd", dict(eps=0.05, step_size=0.01, steps=4), 8),
+    ("onehot", "fgsm", dict(eps=0.1), 7),
+    ("onehot", "pgd", dict(eps=0.1, step_size=0.03, steps=3, norm="l2"), 32),
+])
+def test_batched_robustness_equals_a_per_feature_loop(kind, attack, kwargs, feature_chunk):
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, targets(kind))
+    y_test = Y_TEST[kind]
+    result = features.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, y_test, attack=attack,
+                                 feature_chunk=feature_chunk, **kwargs)
+    useful, robust = loop(coef, y_test, attack, **kwargs)
+    np.testing.assert_array_equal(result.usefulness, useful)
+    np.testing.assert_array_equal(result.robustness, robust)
+    assert np.all(result.robustness <= result.usefulness + 1e-12) or attack == "pgd"
+
+
+def test_clean_accuracy_equals_sign_of_float64_features():
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY)
+    result = features.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, Y_TEST["binary"], eps=0.0)
+    phi = features.feature_values(K_TEST_TRAIN, coef)
+    resolved = features.resolved(EIGENVALUES)
+    expected = np.mean(np.sign(phi) == Y_TEST["binary"][:, None], axis=0)
+    np.testing.assert_array_equal(result.usefulness[resolved], expected[resolved])
+    np.testing.assert_array_equal(result.robustness, result.usefulness)  # ε = 0: no attack
+
+
+def test_time_grid_spans_the_spectrum():
+    ts = features.time_grid(EIGENVALUES, 10)
+    assert ts.shape == (10,) and np.all(np.diff(ts) > 0)
+    assert np.all(features.time_weights(EIGENVALUES, ts[0]) < 0.1)
+    assert np.all(features.time_weights(EIGENVALUES, ts[-1]) > 1 - 1e-4)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: features.top_k_predictor(KERNEL_FN, X_TRAIN, EIGENVALUES, EIGENVECTORS, Y_BINARY, N_TRAIN + 1),
+     f"k = {N_TRAIN + 1} is not allowed: expected an integer in [1, n_train = {N_TRAIN}]"),
+    (lambda: features.top_k_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY, [1, 0]),
+     "ks[1] = 0 is not allowed"),
+    (lambda: features.time_weights(EIGENVALUES, -1.0), "t = -1.0 is not allowed: expected None"),
+    (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY, t=-0.5),
+     "t = -0.5 is not allowed"),
+    (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY, features="robust"),
+     "features = 'robust' is not allowed: expected 'all' or a non-empty list of distinct integers in [0, 23)"),
+    (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY, features=[0, 23]),
+     "features = [0, 23] is not allowed"),
+    (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY, features=[1, 1]),
+     "features = [1, 1] is not allowed"),
+    (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY[:5]),
+     "y_train has shape (5,)"),
+    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"],
+                                 attack="cw", eps=0.1), "attack = 'cw' is not allowed: expected one of 'fgsm', 'pgd'"),
+    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"],
+                                 attack="pgd", eps=0.1, steps=3), "step_size = None is not allowed"),
+    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["onehot"], eps=0.1),
+     "y has shape (11, 3): expected (11,)"),
+    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((5, 2)), X_TEST, Y_TEST["binary"], eps=0.1),
+     "coef has shape (5, 2)"),
+    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"], eps=0.1,
+                                 feature_chunk=0), "feature_chunk = 0 is not allowed"),
+    (lambda: features.eigendecomposition(np.zeros((3, 4))), "k_train_train has shape (3, 4)"),
+])
+def test_bad_arguments_fail_fast_and_clearly(call, message):
+    with pytest.raises(ValueError) as error:
+        call()
+    assert message in str(error.value)
