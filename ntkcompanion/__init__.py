@@ -7,19 +7,31 @@ training-free attacks and eigen-features. Importing it never imports TensorFlow
 """
 
 from ntkcompanion import architectures
+from ntkcompanion import attacks
 from ntkcompanion import data
+from ntkcompanion import features
+from ntkcompanion import finite
 from ntkcompanion import kernels
+from ntkcompanion import losses
 from ntkcompanion import plotting
+from ntkcompanion import predictor
 from ntkcompanion import record
+from ntkcompanion import transfer
 from ntkcompanion import validate
 
 __version__ = "0.1.0"
 
 __all__ = [
     "architectures",
+    "attacks",
     "data",
+    "features",
+    "finite",
     "kernels",
+    "losses",
     "plotting",
+    "predictor",
     "record",
+    "transfer",
     "validate",
 ]

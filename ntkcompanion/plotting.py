@@ -65,3 +65,270 @@ def accuracy_vs_time(table, *, final=None):
     ax.set(xscale="log", xlabel=r"training time $t$ (learning rate $\eta = 1$)",
            ylabel="test accuracy", title="Kernel regression along gradient flow (dashed: $t=\\infty$)")
     return fig
+
+
+def kernel_distance_heatmaps(distances: dict, epochs: dict):
+    r"""Kernel distance :math:`1 - \operatorname{sim}(K_s, K_t)` between every pair of snapshots, one panel per run.
+
+    Args:
+      distances: run name → ``(T, T)`` distance matrix (``dynamics.distance_matrix``).
+      epochs: run name → ``(T,)`` snapshot epochs.
+
+    Returns:
+      The figure: heatmaps side by side on one colour scale.
+    """
+    names = list(distances)
+    vmax = max(float(np.max(d)) for d in distances.values())
+    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names) + 0.8, 3.4), squeeze=False,
+                             constrained_layout=True)
+    for ax, name in zip(axes[0], names):
+        e = np.asarray(epochs[name])
+        image = ax.imshow(distances[name], origin="lower", cmap="viridis", vmin=0, vmax=vmax,
+                          extent=(e[0] - 0.5, e[-1] + 0.5, e[0] - 0.5, e[-1] + 0.5))
+        ax.set(title=name, xlabel="epoch", ylabel="epoch")
+        ax.grid(False)
+    fig.colorbar(image, ax=axes[0].tolist(), label="kernel distance")
+    return fig
+
+
+def polar_dynamics(polar: dict):
+    r"""Polar dynamics :math:`(\theta_t, r_t)` of each run's kernel, and of its top-k and bottom parts.
+
+    Args:
+      polar: run name → ``dynamics.polar_dynamics`` output (``{"full" | "top" | "bottom": {"r", "theta"}}``).
+
+    Returns:
+      The figure: three polar panels (full, top, bottom), one trajectory per run, angle in degrees.
+    """
+    parts = ("full", "top", "bottom")
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), subplot_kw={"projection": "polar"},
+                             constrained_layout=True)
+    colours = sns.color_palette(PALETTE)
+    for ax, part in zip(axes, parts):
+        top = 0.0
+        for colour, (name, trajectory) in zip(colours, polar.items()):
+            theta, r = trajectory[part]["theta"], trajectory[part]["r"]
+            ax.plot(theta, r, marker="o", ms=3, color=colour, label=name)
+            top = max(top, float(np.nanmax(theta)) if np.any(np.isfinite(theta)) else 0.0)
+        ax.set_thetamin(0)
+        ax.set_thetamax(max(5.0, np.degrees(top) * 1.15))
+        ax.set_title({"full": "kernel", "top": "top-k part", "bottom": "bottom part"}[part])
+    axes[0].legend(loc="upper left", bbox_to_anchor=(0.0, -0.05), ncol=len(polar), frameon=False)
+    return fig
+
+
+def spectral_mass(table, *, top_k: int):
+    r"""Share of the squared spectrum in the top k eigenvalues, :math:`m_k(t)`, over epochs.
+
+    Args:
+      table: DataFrame with columns ``run``, ``epoch`` and ``mass``.
+      top_k: the k of :math:`m_k`, for the label.
+
+    Returns:
+      The figure.
+    """
+    fig, ax = plt.subplots()
+    sns.lineplot(data=table, x="epoch", y="mass", hue="run", marker="o", ax=ax)
+    ax.set(xlabel="epoch", ylabel=f"$m_{{{top_k}}}(t)$",
+           title=f"Spectral mass in the top {top_k} eigenvalues of the empirical NTK")
+    return fig
+
+
+def linearisation(table, *, full: dict | None = None):
+    """Final test accuracy when the linearised network is trained from epoch e on.
+
+    Args:
+      table: DataFrame with columns ``run``, ``switch_epoch``, ``accuracy`` and ``metric``
+        (``"clean"`` or ``"robust"``).
+      full: optional mapping (run, metric) → accuracy of the network trained to the end, drawn dashed.
+
+    Returns:
+      The figure: one panel per metric, accuracy against the switch epoch.
+    """
+    metrics = list(table["metric"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.8 * len(metrics), 3.4), squeeze=False,
+                             sharey=True, constrained_layout=True)
+    colours = dict(zip(table["run"].unique(), sns.color_palette(PALETTE)))
+    for ax, metric in zip(axes[0], metrics):
+        part = table[table["metric"] == metric]
+        sns.lineplot(data=part, x="switch_epoch", y="accuracy", hue="run", marker="o", ax=ax,
+                     palette=colours)
+        for (run, m), acc in (full or {}).items():
+            if m == metric:
+                ax.axhline(acc, ls="--", lw=1, color=colours.get(run, "grey"))
+        ax.set(xlabel="epoch e of the switch to the linearised network", ylabel=f"final {metric} accuracy",
+               title=f"{metric} (dashed: network trained throughout)")
+    return fig
+
+
+__all__ += ["kernel_distance_heatmaps", "polar_dynamics", "spectral_mass", "linearisation"]
+
+
+def eigenvalue_spectrum(eigenvalues, *, resolved=None):
+    r"""Eigenvalues :math:`\lambda_1 \ge \lambda_2 \ge \dots` of :math:`\Theta(X, X)` against their index, log scale.
+
+    Args:
+      eigenvalues: ``(n,)`` eigenvalues, largest first (``features.eigendecomposition``).
+      resolved: optional ``(n,)`` mask (``features.resolved``); unresolved ones are drawn in grey.
+
+    Returns:
+      The figure.
+    """
+    lam = np.asarray(eigenvalues, float)
+    index = np.arange(1, len(lam) + 1)
+    mask = np.ones(len(lam), bool) if resolved is None else np.asarray(resolved, bool)
+    fig, ax = plt.subplots()
+    ax.plot(index[mask], lam[mask], marker=".", ms=3, lw=1, label="resolved")
+    if not mask.all():
+        ax.plot(index[~mask], np.maximum(lam[~mask], lam[mask].min() * 1e-3), ".", color="grey",
+                label="unresolved (below the relative cut-off)")
+        ax.legend()
+    ax.set(xscale="log", yscale="log", xlabel="eigen-index $i$", ylabel=r"$\lambda_i$",
+           title=r"Spectrum of $\Theta(X, X)$")
+    return fig
+
+
+def feature_accuracy(table, *, majority=None, bins: int = 20):
+    r"""Usefulness and robustness of eigen-features against their eigen-index: per feature and binned.
+
+    Args:
+      table: DataFrame with columns ``index`` (1-based eigen-index), ``measure`` (e.g. ``"usefulness"``,
+        ``"robustness (FGSM)"``) and ``accuracy``.
+      majority: optional majority-class rate, drawn dashed.
+      bins: equal-count bins of eigen-indices for the binned means (right panel).
+
+    Returns:
+      The figure: left, every feature (points); right, mean per bin of indices.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.6), sharey=True, constrained_layout=True)
+    sns.scatterplot(data=table, x="index", y="accuracy", hue="measure", s=8, alpha=0.5, linewidth=0, ax=left)
+    binned = table.assign(bin=table.groupby("measure")["index"].transform(
+        lambda i: np.minimum((i.rank(method="first") - 1) * bins // len(i), bins - 1)))
+    means = binned.groupby(["measure", "bin"], sort=False).agg(index=("index", "mean"),
+                                                                accuracy=("accuracy", "mean")).reset_index()
+    sns.lineplot(data=means, x="index", y="accuracy", hue="measure", marker="o", ax=right, legend=False)
+    for ax in (left, right):
+        if majority is not None:
+            ax.axhline(majority, ls="--", lw=1, color="grey")
+        ax.set(xscale="log", xlabel="eigen-index $i$ (largest eigenvalue first)")
+    left.set(ylabel="accuracy", title="each feature")
+    right.set(title=f"mean over {bins} bins of indices (dashed: majority class)")
+    return fig
+
+
+def feature_gradients(gradients, titles, *, images=None):
+    r"""Input gradients of features' losses, min-max scaled per panel (the paper's feature pictures).
+
+    Args:
+      gradients: ``(m, h, w, c)`` gradients, one per feature, at one test image.
+      titles: ``m`` panel titles.
+      images: optional ``(h, w, c)`` test image, shown first.
+
+    Returns:
+      The figure: one row of panels.
+    """
+    panels = ([("test image", np.asarray(images))] if images is not None else []) + list(
+        zip(titles, np.asarray(gradients)))
+    fig, axes = plt.subplots(1, len(panels), figsize=(1.6 * len(panels), 2.0), squeeze=False,
+                             constrained_layout=True)
+    for ax, (title, g) in zip(axes[0], panels):
+        g = g[..., 0] if g.shape[-1] == 1 else g  # grey images as (h, w); colour ones stay RGB
+        ax.imshow((g - g.min()) / max(float(g.max() - g.min()), 1e-12), cmap="gray")
+        ax.set_title(title, fontsize="x-small")
+        ax.axis("off")
+    return fig
+
+
+def learned_early(time_table, top_k_table):
+    r"""Accuracy and robust accuracy of :math:`f_t` against training time, and of top-k predictors.
+
+    Args:
+      time_table: DataFrame with columns ``t``, ``measure`` (``"accuracy"``, ``"robust accuracy (...)"``)
+        and ``value``.
+      top_k_table: DataFrame with columns ``k``, ``accuracy`` and ``robust_accuracy``.
+
+    Returns:
+      The figure: left, :math:`f_t` along gradient flow (log t); right, the robustness-accuracy
+      curve of :math:`\sum_{i \le k} \phi_i` as ``k`` grows (colour: log k).
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8), constrained_layout=True)
+    sns.lineplot(data=time_table, x="t", y="value", hue="measure", marker="o", ms=4, ax=left)
+    left.set(xscale="log", xlabel=r"training time $t$", ylabel="test accuracy",
+             title=r"$f_t$ along gradient flow")
+    right.plot(top_k_table["accuracy"], top_k_table["robust_accuracy"], color="grey", lw=1, zorder=1)
+    points = right.scatter(top_k_table["accuracy"], top_k_table["robust_accuracy"],
+                           c=np.log10(top_k_table["k"]), cmap="viridis", s=25, zorder=2)
+    fig.colorbar(points, ax=right, label=r"$\log_{10} k$")
+    right.set(xlabel="clean accuracy", ylabel="robust accuracy",
+              title=r"top-$k$ predictors $\sum_{i \leq k} \phi_i$")
+    return fig
+
+
+__all__ += ["eigenvalue_spectrum", "feature_accuracy", "feature_gradients", "learned_early"]
+
+
+def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None):
+    """Finite networks' accuracy against width: clean, on the kernel's adversarial examples, and white-box.
+
+    Args:
+      table: DataFrame with one row per run and columns ``width``, ``clean_accuracy``,
+        ``transfer_accuracy`` and ``whitebox_accuracy`` (``transfer.TransferResult.table``).
+      kernel_adversarial: the kernel predictor's accuracy on its own adversarial examples, drawn dashed.
+      kernel_clean: the kernel predictor's clean accuracy, drawn dotted.
+
+    Returns:
+      The figure: mean ± sd over seeds against width on a log axis.
+    """
+    labels = {"clean_accuracy": "clean", "transfer_accuracy": "kernel's examples (transfer)",
+              "whitebox_accuracy": "own examples (white-box)"}
+    long = table.melt(id_vars=["width"], value_vars=list(labels), var_name="evaluation",
+                      value_name="accuracy")
+    long["evaluation"] = long["evaluation"].map(labels)
+    fig, ax = plt.subplots()
+    sns.lineplot(data=long, x="width", y="accuracy", hue="evaluation", marker="o", errorbar="sd", ax=ax)
+    if kernel_adversarial is not None:
+        ax.axhline(kernel_adversarial, ls="--", lw=1, color="black", label="NTK predictor, own examples")
+    if kernel_clean is not None:
+        ax.axhline(kernel_clean, ls=":", lw=1, color="black", label="NTK predictor, clean")
+    ax.set(xscale="log", xlabel="width $w$", ylabel="test accuracy", ylim=(-0.02, 1.02),
+           title="Finite networks under the NTK predictor's adversarial examples")
+    ax.legend(fontsize="small")
+    return fig
+
+
+def laziness_vs_width(table):
+    r"""How far training moves a network, against width: parameters (left) and empirical NTK (right).
+
+    Args:
+      table: DataFrame with columns ``width``, ``param_change``, ``kernel_distance_init_final`` and,
+        if present, ``kernel_distance_init_analytic`` and ``kernel_distance_final_analytic``.
+
+    Returns:
+      The figure: two log-log panels, mean ± sd over seeds, with a :math:`w^{-1/2}` guide on the left.
+    """
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
+    sns.lineplot(data=table, x="width", y="param_change", marker="o", errorbar="sd", ax=left)
+    means = table.groupby("width")["param_change"].mean()
+    widths = np.asarray(means.index, float)
+    left.plot(widths, means.iloc[0] * np.sqrt(widths[0] / widths), ls=":", color="grey",
+              label=r"$\propto w^{-1/2}$")
+    left.set(xscale="log", yscale="log", xlabel="width $w$",
+             ylabel=r"$\|\theta_T - \theta_0\| \,/\, \|\theta_0\|$", title="Relative parameter change")
+    left.legend(fontsize="small")
+    labels = {"kernel_distance_init_final": r"$d(\hat\Theta_0, \hat\Theta_T)$",
+              "kernel_distance_init_analytic": r"$d(\hat\Theta_0, \Theta)$",
+              "kernel_distance_final_analytic": r"$d(\hat\Theta_T, \Theta)$"}
+    present = [c for c in labels if c in table.columns]
+    long = table.melt(id_vars=["width"], value_vars=present, var_name="distance", value_name="value")
+    long["distance"] = long["distance"].map(labels)
+    # A kernel distance can round to exactly 0 in float32; keep the log axis finite.
+    long["value"] = long["value"].clip(lower=1e-8)
+    sns.lineplot(data=long, x="width", y="value", hue="distance", marker="o", errorbar="sd", ax=right)
+    right.set(xscale="log", yscale="log", xlabel="width $w$", ylabel="kernel distance $d$",
+              title="Empirical NTK: movement and distance to the limit")
+    right.legend(fontsize="small")
+    fig.tight_layout()
+    return fig
+
+
+__all__ += ["transfer_vs_width", "laziness_vs_width"]

@@ -89,6 +89,25 @@ def section_parameters(stem: str, declared: set, profile: dict, overrides) -> di
     return parameters
 
 
+def prune_toc(toc_file: Path, keep: set):
+    """Drops the notebooks not in ``keep`` (and parts left empty) from a staged ``_toc.yml``."""
+    def prune(node):
+        if isinstance(node, list):
+            kept = [prune(item) for item in node]
+            return [item for item in kept if item is not None]
+        if isinstance(node, dict):
+            file = node.get("file", "")
+            if file.startswith("notebooks/") and file.removesuffix(".ipynb") not in keep:
+                return None
+            pruned = {key: prune(value) for key, value in node.items()}
+            if "chapters" in node and not pruned["chapters"]:
+                return None
+            return pruned
+        return node
+
+    toc_file.write_text(yaml.safe_dump(prune(yaml.safe_load(toc_file.read_text())), sort_keys=False))
+
+
 def stage(root: Path, dest: Path):
     """Copies the book sources (config, toc, pages) to ``dest``, replacing what was there."""
     if dest.exists():
@@ -193,6 +212,8 @@ def main(argv=None) -> int:
         build_dir = args.out / "_build"
         stage_dir = build_dir / "source"
         stage(ROOT, stage_dir)
+        if len(sections) < len(toc_sections(ROOT / "_toc.yml")):
+            prune_toc(stage_dir / "_toc.yml", set(sections))  # render only what was executed
         if args.mathjax:
             vendor_mathjax(args.mathjax, stage_dir)
         record = {"profile": args.profile, "sections": {}}

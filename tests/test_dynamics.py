@@ -128,3 +128,13 @@ def test_lazy_from():
 def test_bad_arguments_fail_clearly(call, match):
     with pytest.raises(ValueError, match=match):
         call()
+
+
+def test_gram_is_accumulated_in_float64_over_chunks():
+    ks = [random_psd(6, s).astype(np.float32) for s in range(3)]
+    flat = np.stack([k.astype(np.float64).ravel() for k in ks])
+    assert_close(dynamics._frobenius_gram(ks, chunk=7), flat @ flat.T, dtype=np.float32)
+    assert_close(dynamics.distance_matrix(ks), dynamics.distance_matrix([k.astype(np.float64) for k in ks]),
+                 dtype=np.float32)
+    with pytest.raises(ValueError, match="one shape"):
+        dynamics.distance_matrix([np.eye(2), np.eye(3)])

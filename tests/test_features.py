@@ -1,5 +1,6 @@
 """Eigen-features: they sum to the kernel predictor, batched robustness equals a per-feature loop, bad input fails."""
 
+import jax
 import numpy as np
 import pytest
 
@@ -110,8 +111,11 @@ def test_zero_eigenvalues_give_the_pseudo_inverse():
 def loop(coef, y_test, attack, **kwargs):
     """The reference: one model at a time with the package's attacks and its own logits function."""
     useful, robust = [], []
+    # One pytree structure for every feature, so the attack compiles once (leaves are traced).
+    treedef = jax.tree_util.tree_structure(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, 0]))
     for i in range(coef.shape[1]):
-        logits_fn = predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, i])
+        own = jax.tree_util.tree_leaves(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, i]))
+        logits_fn = jax.tree_util.tree_unflatten(treedef, own)
         x_adv = getattr(attacks, attack)(logits_fn, X_TEST, y_test, **kwargs)
         useful.append(attacks.accuracy(logits_fn, X_TEST, y_test))
         robust.append(attacks.accuracy(logits_fn, x_adv, y_test))
@@ -132,7 +136,7 @@ def test_batched_robustness_equals_a_per_feature_loop(kind, attack, kwargs, feat
     useful, robust = loop(coef, y_test, attack, **kwargs)
     np.testing.assert_array_equal(result.usefulness, useful)
     np.testing.assert_array_equal(result.robustness, robust)
-    assert np.all(result.robustness <= result.usefulness + 1e-12) or attack == "pgd"
+    assert np.any(result.robustness < result.usefulness)  # the attack bites
 
 
 def test_clean_accuracy_equals_sign_of_float64_features():

@@ -1,0 +1,198 @@
+r"""A small content-addressed cache for arrays: kernels, trained parameters, snapshots.
+
+An entry's key is the SHA-256 of a canonical JSON of everything that determines the
+artifact: its parameters, the identity of its data (:func:`fingerprint`) and the
+package version. Change any of them and the key changes, so a stale entry is never
+read; nothing is ever invalidated by hand.
+
+Entries are ``.npz`` files written atomically: the arrays go to a temporary file in
+the cache directory, which is renamed onto the final name only once it is complete.
+An interrupted write leaves either no entry or the previous one, never half of one.
+Every entry also stores its own key, and :func:`load` treats anything it cannot read
+back completely (a truncated copy, a foreign file) as a miss, so a rerun recomputes.
+
+Pytrees are stored as their flattened leaves (``leaf_0``, ``leaf_1``, ...); the
+caller rebuilds the tree from a template with the same structure (:func:`load_tree`).
+
+The directory is ``$NTKCOMPANION_CACHE_DIR`` if set, else
+``pooch.os_cache("ntkcompanion") / "cache"``.
+
+Example:
+    >>> key = cache.key(kind="ntk", architecture="fc", data=cache.fingerprint(x))
+    >>> k = cache.load(key)
+    >>> if k is None:
+    ...     k = cache.save(key, {"ntk": compute()})
+"""
+
+import hashlib
+import json
+import numbers
+import os
+import tempfile
+import zipfile
+from pathlib import Path
+
+import jax
+import numpy as np
+import pooch
+
+__all__ = ["cache_dir", "fingerprint", "key", "path", "save", "load", "save_tree", "load_tree",
+           "cached"]
+
+_ENV_VAR = "NTKCOMPANION_CACHE_DIR"
+_KEY_ENTRY = "__key__"
+
+
+def cache_dir() -> Path:
+    """The cache directory: ``$NTKCOMPANION_CACHE_DIR``, else ``pooch.os_cache("ntkcompanion")/cache``."""
+    env = os.environ.get(_ENV_VAR)
+    return Path(env) if env else Path(pooch.os_cache("ntkcompanion")) / "cache"
+
+
+def fingerprint(array) -> str:
+    """SHA-256 of an array's dtype, shape and bytes: the identity of a data set in a key.
+
+    Args:
+      array: any array-like.
+
+    Returns:
+      A 64-character hex string.
+    """
+    a = np.ascontiguousarray(np.asarray(array))
+    h = hashlib.sha256(f"{a.dtype.str}{a.shape}".encode())
+    h.update(a.tobytes())
+    return h.hexdigest()
+
+
+def _canonical(value):
+    """JSON-ready form with one spelling per value: tuples as lists, numpy scalars as Python."""
+    if isinstance(value, dict):
+        return {str(k): _canonical(v) for k, v in sorted(value.items(), key=lambda kv: str(kv[0]))}
+    if isinstance(value, (list, tuple)):
+        return [_canonical(v) for v in value]
+    if isinstance(value, (np.ndarray, jax.Array)):
+        return {"array": fingerprint(value)}
+    if isinstance(value, (bool, np.bool_)):
+        return bool(value)
+    if isinstance(value, numbers.Integral):
+        return int(value)
+    if isinstance(value, numbers.Real):
+        # repr keeps every bit of a float: 0.1 and 0.1000000001 get different keys.
+        return {"float": repr(float(value))}
+    if value is None or isinstance(value, str):
+        return value
+    raise ValueError(f"cache key component {value!r} of type {type(value).__name__} is not allowed: "
+                     "expected dicts, lists, strings, numbers, booleans, None or numpy arrays.")
+
+
+def key(**spec) -> str:
+    """SHA-256 of the canonical JSON of ``spec`` and the package version.
+
+    Args:
+      **spec: everything that determines the artifact (parameters, :func:`fingerprint` of
+        the data, the kind of artifact). Arrays are replaced by their fingerprint.
+
+    Returns:
+      A 64-character hex key.
+    """
+    from ntkcompanion import __version__  # the package imports this module
+
+    text = json.dumps(_canonical({"spec": spec, "version": __version__}), sort_keys=True,
+                      separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def path(entry_key: str) -> Path:
+    """Where the entry ``entry_key`` lives (it may not exist)."""
+    if not (isinstance(entry_key, str) and len(entry_key) == 64
+            and all(c in "0123456789abcdef" for c in entry_key)):
+        raise ValueError(f"entry_key = {entry_key!r} is not allowed: expected a key from cache.key().")
+    return cache_dir() / entry_key[:2] / f"{entry_key}.npz"
+
+
+def save(entry_key: str, arrays: dict) -> dict:
+    """Stores named arrays under ``entry_key``, atomically; returns them as numpy arrays.
+
+    Args:
+      entry_key: from :func:`key`.
+      arrays: name → array-like; names must not start with ``"__"``.
+
+    Returns:
+      ``arrays`` as a dict of numpy arrays (what :func:`load` will return).
+    """
+    target = path(entry_key)
+    arrays = {name: np.asarray(value) for name, value in arrays.items()}
+    for name in arrays:
+        if name.startswith("__"):
+            raise ValueError(f"array name {name!r} is not allowed: names starting with '__' are reserved.")
+    target.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            np.savez(f, **arrays, **{_KEY_ENTRY: np.array(entry_key)})
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return arrays
+
+
+def load(entry_key: str) -> dict | None:
+    """The arrays stored under ``entry_key``, or ``None`` if there is no complete, matching entry."""
+    target = path(entry_key)
+    if not target.exists():
+        return None
+    try:
+        with np.load(target, allow_pickle=False) as npz:
+            arrays = {name: npz[name] for name in npz.files}
+    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError):
+        return None
+    if str(arrays.pop(_KEY_ENTRY, "")) != entry_key:
+        return None
+    return arrays
+
+
+def save_tree(entry_key: str, tree, extra: dict | None = None) -> None:
+    """Stores a pytree's leaves (and named ``extra`` arrays) under ``entry_key``; the caller keeps the structure."""
+    leaves = jax.tree_util.tree_leaves(tree)
+    extra = dict(extra or {})
+    if any(name.startswith("leaf_") for name in extra):
+        raise ValueError(f"extra names {sorted(extra)} are not allowed: names starting with 'leaf_' are reserved.")
+    save(entry_key, {f"leaf_{i}": np.asarray(leaf) for i, leaf in enumerate(leaves)} | extra)
+
+
+def load_tree(entry_key: str, like, *, extra: bool = False):
+    """The pytree stored under ``entry_key``, shaped like the template ``like``; ``None`` on a miss.
+
+    Args:
+      entry_key: from :func:`key`.
+      like: a pytree with the stored structure (e.g. freshly initialised parameters).
+      extra: also return the ``extra`` arrays stored with the tree.
+
+    Returns:
+      A pytree of numpy arrays with ``like``'s structure (and a dict of extras if ``extra``),
+      or ``None`` if the entry is missing, incomplete, or has other leaves or leaf shapes.
+    """
+    arrays = load(entry_key)
+    if arrays is None:
+        return None
+    template, treedef = jax.tree_util.tree_flatten(like)
+    stored = {name: a for name, a in arrays.items() if name.startswith("leaf_")}
+    leaves = [stored.get(f"leaf_{i}") for i in range(len(template))]
+    if len(stored) != len(template) or any(
+            leaf is None or leaf.shape != np.shape(t) for leaf, t in zip(leaves, template)):
+        return None
+    tree = jax.tree_util.tree_unflatten(treedef, leaves)
+    if extra:
+        return tree, {name: a for name, a in arrays.items() if not name.startswith("leaf_")}
+    return tree
+
+
+def cached(entry_key: str, compute_fn) -> dict:
+    """Loads the entry ``entry_key``, or computes it with ``compute_fn() -> dict`` and stores it."""
+    arrays = load(entry_key)
+    if arrays is None:
+        arrays = save(entry_key, compute_fn())
+    return arrays

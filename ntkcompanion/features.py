@@ -1,0 +1,525 @@
+r"""Eigen-features of the NTK: the kernel predictor split along the eigenvectors of :math:`\Theta(X, X)`.
+
+With :math:`\Theta(X, X) = \sum_i \lambda_i v_i v_i^\top`, :math:`\lambda_1 \ge \lambda_2 \ge \dots \ge 0`
+(Tsilivis & Kempe 2022, §4):
+
+.. math::
+    \phi_i(x) = \Theta(x, X)\, v_i\, \lambda_i^{-1}\, v_i^\top Y, \qquad
+    f_\infty = \sum_i \phi_i, \qquad
+    f_t = \sum_i w_i(t)\, \phi_i, \quad w_i(t) = 1 - e^{-\eta \lambda_i t}.
+
+With ±1 labels :math:`Y \in \{\pm 1\}^n` each :math:`\phi_i` is a scalar; with one-hot
+targets :math:`Y \in \mathbb{R}^{n \times k}` it is a vector in :math:`\mathbb{R}^k`
+(the paper's Appendix A). Time :math:`t` follows ``predictor`` (gradient flow on the
+*summed* squared loss; neural-tangents' time is :math:`t \cdot` ``y_train.size``).
+
+Every feature, and every weighted sum of features (``top_k``, ``subset``, ``f_t``), is
+a kernel model :math:`x \mapsto \Theta(x, X)\, c` with a coefficient vector :math:`c`;
+a set of them is one coefficient matrix :math:`C`, one column per model. They all go
+through the predictor's chunked kernel rows (``predictor.kernel_apply_fn``,
+``predictor.kernel_rows_fn``), and :func:`robustness` attacks all columns at once.
+
+Eigenvalues near zero. The decomposition is exact algebra for every :math:`\lambda_i > 0`
+(and a feature with :math:`\lambda_i = 0` is taken as 0, the pseudo-inverse; at finite
+:math:`t`, :math:`w_i/\lambda_i \to \eta t`). But the kernel is computed in float32, so
+:math:`\Theta(X, X)` carries rounding of relative size :math:`\sim 10^{-7}`, and
+:math:`\phi_i(x)` is evaluated to a relative precision of roughly
+:math:`10^{-7} \lambda_1 / \lambda_i`. Features with :math:`\lambda_i < r \lambda_1`
+(``rcond`` :math:`r`, default ``RCOND`` :math:`= 10^{-5}`, i.e. about 1% precision) are
+*unresolved*: they are still returned and still sum to :math:`f_\infty`, but their
+eigenvectors, usefulness and robustness are rounding artefacts, so :func:`resolved`
+marks them and the notebooks leave them out of every statistic (and report how many).
+
+Example:
+    >>> k_train_train = kernels.kernel_matrix(kernel_fn, x_train)
+    >>> eigenvalues, eigenvectors = eigendecomposition(k_train_train)
+    >>> coef = feature_coefficients(eigenvalues, eigenvectors, y_train)       # (n_train, n_train)
+    >>> result = robustness(kernel_fn, x_train, coef, x_test, y_test, attack="fgsm", eps=0.1)
+    >>> result.usefulness.shape, result.robustness.shape                       # (n_train,) each
+"""
+
+import functools
+import math
+import numbers
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import scipy.linalg
+
+from ntkcompanion import losses, predictor, validate
+
+__all__ = [
+    "ATTACKS",
+    "FEATURE_CHUNK",
+    "RCOND",
+    "Robustness",
+    "eigendecomposition",
+    "resolved",
+    "select",
+    "time_weights",
+    "feature_coefficients",
+    "top_k_coefficients",
+    "time_coefficients",
+    "time_grid",
+    "feature_values",
+    "features_fn",
+    "subset_predictor",
+    "top_k_predictor",
+    "robustness",
+    "input_gradients",
+]
+
+ATTACKS = ("fgsm", "pgd")
+FEATURE_CHUNK = 32
+RCOND = 1e-5
+_NORMS = ("linf", "l2")
+_TINY = 1e-12
+
+
+# --- The decomposition (host, float64) ---------------------------------------------------------
+
+
+def eigendecomposition(k_train_train):
+    r"""Eigenvalues and eigenvectors of :math:`\Theta(X, X)` in float64, largest first.
+
+    Args:
+      k_train_train: ``(n_train, n_train)`` symmetric positive semi-definite Gram matrix.
+
+    Returns:
+      ``(eigenvalues, eigenvectors)``: ``(n_train,)`` with :math:`\lambda_1 \ge \lambda_2 \ge \dots \ge 0`
+      (negative rounding errors set to 0) and ``(n_train, n_train)`` with :math:`v_i` in column ``i``.
+    """
+    k = np.asarray(k_train_train, np.float64)
+    if k.ndim != 2 or k.shape[0] != k.shape[1]:
+        raise ValueError(f"k_train_train has shape {k.shape}: expected a square (n_train, n_train) matrix.")
+    if not np.all(np.isfinite(k)):
+        raise ValueError("k_train_train has non-finite entries: expected a finite Gram matrix.")
+    lam, v = scipy.linalg.eigh(k, lower=True, check_finite=False)
+    return np.maximum(lam[::-1], 0.0), np.ascontiguousarray(v[:, ::-1])
+
+
+def resolved(eigenvalues, rcond: float = RCOND) -> np.ndarray:
+    r"""Which features are numerically resolved: :math:`\lambda_i \ge r\, \lambda_1` (module docstring).
+
+    Args:
+      eigenvalues: ``(n_train,)`` eigenvalues, largest first.
+      rcond: relative cut-off :math:`r \in [0, 1]`.
+
+    Returns:
+      ``(n_train,)`` boolean mask.
+    """
+    rcond = validate.float_in_range("rcond", rcond, 0.0, 1.0)
+    lam = np.asarray(eigenvalues, np.float64)
+    return (lam >= rcond * lam[0]) & (lam > 0)
+
+
+def select(features, n_features: int, *, name: str = "features") -> np.ndarray:
+    """Eigen-indices of a feature set: ``"all"`` or a list of distinct 0-based indices.
+
+    Args:
+      features: ``"all"``, or a sequence of distinct integers in ``[0, n_features)``.
+      n_features: number of features (``n_train``).
+      name: the parameter's name as the user typed it, for messages.
+
+    Returns:
+      ``(m,)`` int array of indices, in the given order.
+    """
+    allowed = f"'all' or a non-empty list of distinct integers in [0, {n_features})"
+    if isinstance(features, str):
+        if features == "all":
+            return np.arange(n_features)
+        raise ValueError(f"{name} = {features!r} is not allowed: expected {allowed}.")
+    try:
+        indices = [int(i) for i in features if isinstance(i, numbers.Integral) and not isinstance(i, bool)]
+        ok = len(indices) == len(features) > 0 and len(set(indices)) == len(indices)
+    except TypeError:
+        ok = False
+    if not ok or not all(0 <= i < n_features for i in indices):
+        raise ValueError(f"{name} = {features!r} is not allowed: expected {allowed}.")
+    return np.asarray(indices, int)
+
+
+def _check_time(t, learning_rate):
+    if t is not None and not (isinstance(t, numbers.Real) and not isinstance(t, bool) and t == t and t >= 0):
+        raise ValueError(f"t = {t!r} is not allowed: expected None (t = ∞) or a number >= 0.")
+    validate.positive_float("learning_rate", learning_rate)
+    return None if t is None or math.isinf(t) else float(t)
+
+
+def time_weights(eigenvalues, t=None, *, learning_rate: float = 1.0) -> np.ndarray:
+    r"""Finite-time weights :math:`w_i(t) = 1 - e^{-\eta \lambda_i t}` of the features in :math:`f_t`.
+
+    Args:
+      eigenvalues: ``(n_train,)`` eigenvalues :math:`\lambda_i \ge 0`.
+      t: gradient-flow time (≥ 0) of the summed squared loss, or ``None`` for :math:`t = \infty` (all ones).
+      learning_rate: :math:`\eta > 0`.
+
+    Returns:
+      ``(n_train,)`` float64 weights in [0, 1].
+    """
+    t = _check_time(t, learning_rate)
+    lam = np.asarray(eigenvalues, np.float64)
+    return np.ones_like(lam) if t is None else -np.expm1(-learning_rate * t * lam)
+
+
+def _gains(eigenvalues, t, learning_rate):
+    r""":math:`w_i(t) / \lambda_i`, with the limits :math:`\eta t` (:math:`\lambda = 0`, finite t) and 0 (t = ∞)."""
+    t = _check_time(t, learning_rate)
+    lam = np.asarray(eigenvalues, np.float64)
+    safe = np.where(lam > 0, lam, 1.0)
+    if t is None:
+        return np.where(lam > 0, 1.0 / safe, 0.0)
+    return np.where(lam > 0, -np.expm1(-learning_rate * t * lam) / safe, learning_rate * t)
+
+
+def _projections(eigenvectors, y_train):
+    v = np.asarray(eigenvectors, np.float64)
+    y = np.asarray(y_train, np.float64)
+    if y.ndim not in (1, 2) or y.shape[0] != v.shape[0]:
+        raise ValueError(f"y_train has shape {y.shape}: expected ({v.shape[0]},) ±1 labels or "
+                         f"({v.shape[0]}, k) one-hot targets, one per training point.")
+    return v, v.T @ y  # (n, n), (n,) or (n, k)
+
+
+def feature_coefficients(eigenvalues, eigenvectors, y_train, *, features="all", t=None,
+                         learning_rate: float = 1.0) -> np.ndarray:
+    r"""Coefficients :math:`c_i = w_i(t)\, v_i \lambda_i^{-1} v_i^\top Y` of the features, one column each.
+
+    :math:`w_i(t)\,\phi_i(x) = \Theta(x, X)\, c_i` (``t=None``: :math:`w_i = 1`, the features themselves).
+
+    Args:
+      eigenvalues: ``(n_train,)``, largest first (:func:`eigendecomposition`).
+      eigenvectors: ``(n_train, n_train)``, :math:`v_i` in column ``i``.
+      y_train: ``(n_train,)`` ±1 labels or ``(n_train, k)`` one-hot targets.
+      features: ``"all"`` or a list of eigen-indices (:func:`select`).
+      t: gradient-flow time (≥ 0) or ``None`` for :math:`t = \infty`.
+      learning_rate: :math:`\eta > 0`.
+
+    Returns:
+      ``(n_train, m)`` for ±1 labels or ``(n_train, m, k)`` for one-hot targets, float64.
+    """
+    v, proj = _projections(eigenvectors, y_train)
+    idx = select(features, v.shape[1])
+    scale = _gains(eigenvalues, t, learning_rate)[idx]
+    u = proj[idx] * scale.reshape((-1,) + (1,) * (proj.ndim - 1))  # (m,) or (m, k)
+    return v[:, idx, None] * u[None] if u.ndim == 2 else v[:, idx] * u[None]
+
+
+def top_k_coefficients(eigenvalues, eigenvectors, y_train, ks, *, t=None,
+                       learning_rate: float = 1.0) -> np.ndarray:
+    r"""Coefficients of the top-k predictors :math:`\sum_{i \le k} w_i(t)\, \phi_i`, one column per ``k``.
+
+    Args:
+      eigenvalues, eigenvectors, y_train, t, learning_rate: as in :func:`feature_coefficients`.
+      ks: list of integers in ``[1, n_train]``.
+
+    Returns:
+      ``(n_train, len(ks))`` or ``(n_train, len(ks), k)`` float64.
+    """
+    v, proj = _projections(eigenvectors, y_train)
+    n = v.shape[1]
+    ks = validate.nonempty_list("ks", ks)
+    for j, k in enumerate(ks):
+        if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and 1 <= k <= n):
+            raise ValueError(f"ks[{j}] = {k!r} is not allowed: expected an integer in [1, n_train = {n}].")
+    u = proj * _gains(eigenvalues, t, learning_rate).reshape((-1,) + (1,) * (proj.ndim - 1))
+    return np.stack([v[:, :k] @ u[:k] for k in ks], axis=1)
+
+
+def time_coefficients(eigenvalues, eigenvectors, y_train, ts, *, learning_rate: float = 1.0) -> np.ndarray:
+    r"""Coefficients of :math:`f_t = \sum_i w_i(t)\, \phi_i` for each time in ``ts``, one column per time.
+
+    Args:
+      eigenvalues, eigenvectors, y_train, learning_rate: as in :func:`feature_coefficients`.
+      ts: list of times (each ≥ 0, or ``None`` for ∞).
+
+    Returns:
+      ``(n_train, len(ts))`` or ``(n_train, len(ts), k)`` float64.
+    """
+    v, proj = _projections(eigenvectors, y_train)
+    ts = validate.nonempty_list("ts", ts)
+    cols = []
+    for t in ts:
+        gain = _gains(eigenvalues, t, learning_rate).reshape((-1,) + (1,) * (proj.ndim - 1))
+        cols.append(v @ (gain * proj))
+    return np.stack(cols, axis=1)
+
+
+def time_grid(eigenvalues, n: int = 30, *, learning_rate: float = 1.0, rcond: float = RCOND) -> np.ndarray:
+    r"""Log-spaced times from :math:`0.1/(\eta\lambda_1)` (nothing learned) to :math:`10/(\eta\lambda_{min})`.
+
+    :math:`\lambda_{min}` is the smallest resolved eigenvalue (:func:`resolved`), so the grid ends
+    when every resolved feature has weight :math:`w_i \ge 1 - e^{-10}`.
+
+    Returns:
+      ``(n,)`` float64 times.
+    """
+    validate.positive_int("n", n)
+    validate.positive_float("learning_rate", learning_rate)
+    lam = np.asarray(eigenvalues, np.float64)
+    lam_min = lam[resolved(lam, rcond)][-1]
+    return np.logspace(np.log10(0.1 / (learning_rate * lam[0])), np.log10(10 / (learning_rate * lam_min)), n)
+
+
+def feature_values(k_test_train, coef) -> np.ndarray:
+    r"""Feature values from precomputed kernel rows, in float64: :math:`\Theta(x, X)\, C`.
+
+    Args:
+      k_test_train: ``(n_test, n_train)`` kernel rows (``kernels.kernel_matrix``).
+      coef: ``(n_train, m)`` or ``(n_train, m, k)`` coefficients (:func:`feature_coefficients`).
+
+    Returns:
+      ``(n_test, m)`` or ``(n_test, m, k)`` float64.
+    """
+    return np.einsum("nN,Nm...->nm...", np.asarray(k_test_train, np.float64), np.asarray(coef, np.float64))
+
+
+# --- Feature and predictor functions (JAX, through the predictor's kernel rows) ---------------
+
+
+def _reshaped(apply_fn, x, *, shape):
+    return apply_fn(x).reshape((x.shape[0],) + shape)
+
+
+def _check_coef(coef, n_train):
+    coef = np.asarray(coef)
+    if coef.ndim not in (2, 3) or coef.shape[0] != n_train:
+        raise ValueError(f"coef has shape {coef.shape}: expected ({n_train}, m) or ({n_train}, m, k), "
+                         "one row per training point and one column per feature.")
+    return coef
+
+
+def features_fn(kernel_fn, x_train, coef, *, get: str = "ntk", chunk_size: int = predictor.CHUNK_SIZE):
+    r"""Builds :math:`x \mapsto (\phi_i(x))_i = \Theta(x, X)\, C` for a coefficient matrix :math:`C`.
+
+    Args:
+      kernel_fn: a stax ``kernel_fn`` (or ``predictor.fc_kernel_fn``).
+      x_train: ``(n_train, h, w, c)`` training inputs.
+      coef: ``(n_train, m)`` or ``(n_train, m, k)`` (:func:`feature_coefficients`).
+      get, chunk_size: as in ``predictor.kernel_apply_fn``.
+
+    Returns:
+      ``phi_fn(x)``: ``(n, h, w, c)`` → ``(n, m)`` or ``(n, m, k)``; a jitted, differentiable pytree.
+    """
+    coef = _check_coef(coef, len(x_train))
+    apply_fn = predictor.kernel_apply_fn(kernel_fn, x_train, coef.reshape(len(coef), -1), get=get,
+                                         chunk_size=chunk_size)
+    return jax.tree_util.Partial(functools.partial(_reshaped, shape=coef.shape[1:]), apply_fn)
+
+
+def subset_predictor(kernel_fn, x_train, eigenvalues, eigenvectors, y_train, features, *, t=None,
+                     learning_rate: float = 1.0, get: str = "ntk", chunk_size: int = predictor.CHUNK_SIZE):
+    r"""The predictor :math:`\sum_{i \in S} w_i(t)\, \phi_i` of a subset :math:`S` of eigen-features.
+
+    Args:
+      kernel_fn, x_train: as in ``predictor.kernel_apply_fn``.
+      eigenvalues, eigenvectors, y_train, t, learning_rate: as in :func:`feature_coefficients`.
+      features: ``"all"`` (then this is :math:`f_t` itself) or a list of eigen-indices.
+
+    Returns:
+      ``predict_fn(x)``: ``(n, h, w, c)`` → ``(n,)`` or ``(n, k)``, like ``predictor.fit``.
+    """
+    coef = feature_coefficients(eigenvalues, eigenvectors, y_train, features=features, t=t,
+                                learning_rate=learning_rate).sum(axis=1)
+    return predictor.kernel_apply_fn(kernel_fn, x_train, coef, get=get, chunk_size=chunk_size)
+
+
+def top_k_predictor(kernel_fn, x_train, eigenvalues, eigenvectors, y_train, k: int, **kwargs):
+    r"""The predictor :math:`\sum_{i \le k} w_i(t)\, \phi_i` of the top ``k`` eigen-features (``k`` in [1, n_train]).
+
+    Keyword arguments as in :func:`subset_predictor`.
+    """
+    n = len(np.asarray(eigenvalues))
+    if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and 1 <= k <= n):
+        raise ValueError(f"k = {k!r} is not allowed: expected an integer in [1, n_train = {n}].")
+    return subset_predictor(kernel_fn, x_train, eigenvalues, eigenvectors, y_train, list(range(k)), **kwargs)
+
+
+# --- Usefulness and robustness of many models at once -----------------------------------------
+
+
+class Robustness(NamedTuple):
+    """Per-model accuracies: ``usefulness`` on clean inputs, ``robustness`` under the attack; ``(m,)`` each."""
+
+    usefulness: np.ndarray
+    robustness: np.ndarray
+
+
+def _direction(g, norm):
+    if norm == "linf":
+        return jnp.sign(g)
+    axes = tuple(range(2, g.ndim))
+    return g / jnp.maximum(jnp.sqrt(jnp.sum(g * g, axis=axes, keepdims=True)), _TINY)
+
+
+def _project(z, x, eps, low, high, norm):
+    # The same arithmetic as attacks.pgd, so that results agree to the bit with a per-model loop.
+    delta = z - x
+    if norm == "linf":
+        delta = jnp.clip(delta, -eps, eps)
+    else:
+        axes = tuple(range(2, delta.ndim))
+        length = jnp.sqrt(jnp.sum(delta * delta, axis=axes, keepdims=True))
+        delta = delta * jnp.minimum(1.0, eps / jnp.maximum(length, _TINY))
+    return jnp.clip(x + delta, low, high)
+
+
+@functools.partial(jax.jit, static_argnames=("loss", "norm"))
+def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *, loss, norm):
+    """Correct counts, clean and attacked, of the models ``coef_chunks (chunks, N, j[, k])``, one attack each."""
+    j = coef_chunks.shape[2]
+    eps, step_size, low, high = (jnp.asarray(v, x.dtype) for v in (eps, step_size, low, high))
+    # One linearisation of the kernel rows at the clean inputs, shared by every model.
+    rows, vjp_fn = jax.vjp(rows_fn, x)
+    n, n_train = rows.shape
+    x_j = jnp.broadcast_to(x, (j,) + x.shape)
+    correct = jax.vmap(lambda out: losses.correct(out, y))
+
+    def total_loss(logits):  # (j, n[, k]) -> scalar; models are independent, so one gradient serves all
+        return jnp.sum(jax.vmap(lambda out: losses.per_example(loss, out, y))(logits))
+
+    def one_chunk(coef):
+        def logits_at(z):  # (j, n, ...) -> (j, n[, k]): model i evaluated at its own inputs z[i]
+            r = rows_fn(z.reshape((j * n,) + x.shape[1:])).reshape(j, n, n_train)
+            return jnp.einsum("jnN,Nj...->jn...", r, coef)
+
+        clean = jnp.einsum("nN,Nj...->jn...", rows, coef)
+        # First step: a VJP of the shared linearisation per model, cotangent (∂L/∂logits) ⊗ c_i.
+        cotangents = jnp.einsum("jn...,Nj...->jnN", jax.grad(total_loss)(clean), coef)
+        g = jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents)
+        z = _project(x_j + step_size * _direction(g, norm), x_j, eps, low, high, norm)
+
+        def step(_, z):
+            g = jax.grad(lambda z: total_loss(logits_at(z)))(z)
+            return _project(z + step_size * _direction(g, norm), x_j, eps, low, high, norm)
+
+        z = jax.lax.fori_loop(1, steps, step, z)
+        return jnp.sum(correct(clean), axis=1), jnp.sum(correct(logits_at(z)), axis=1)  # counts, exact
+
+    return jax.lax.map(one_chunk, coef_chunks)
+
+
+_ROWS_TREEDEFS = {}
+
+
+def _rows_fn(kernel_fn, x_train, get, chunk_size):
+    """``predictor.kernel_rows_fn`` with one pytree structure per kernel and shape, so compilations are reused."""
+    rows_fn = predictor.kernel_rows_fn(kernel_fn, x_train, get=get, chunk_size=chunk_size)
+    key = (kernel_fn, get, chunk_size, x_train.shape)
+    treedef = _ROWS_TREEDEFS.setdefault(key, jax.tree_util.tree_structure(rows_fn))
+    return jax.tree_util.tree_unflatten(treedef, jax.tree_util.tree_leaves(rows_fn))
+
+
+def _train_chunk(n_train, chunk_size):
+    """Equal training chunks of at most ``chunk_size`` (less padding than fixed-size chunks)."""
+    return -(-n_train // -(-n_train // chunk_size))
+
+
+def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: float,
+               step_size: float | None = None, steps: int = 1, norm: str = "linf", loss: str | None = None,
+               clip=(0.0, 1.0), feature_chunk: int = FEATURE_CHUNK, get: str = "ntk",
+               chunk_size: int = predictor.CHUNK_SIZE) -> Robustness:
+    r"""Usefulness and robustness of every model :math:`x \mapsto \Theta(x, X)\, c_i`, each attacked on its own.
+
+    Usefulness :math:`\rho_i` is the clean accuracy of :math:`\phi_i` (sign for ±1 labels, argmax
+    for one-hot); robustness :math:`\gamma_i` is its accuracy at :math:`x'_i`, the FGSM or PGD point
+    computed against :math:`\phi_i` itself (paper §2.2, §4). Exactly what ``attacks.fgsm`` /
+    ``attacks.pgd`` (from ``x``, last iterate) give per model, but batched:
+
+    * one compiled call; the kernel rows :math:`\Theta(x, X)` at the clean inputs are computed and linearised once;
+      every model's clean output is ``rows @ C`` and its first attack gradient a VJP of that
+      linearisation with cotangent :math:`(\partial L/\partial \phi_i)\, c_i^\top`;
+    * the adversarial inputs differ per model, so :math:`\Theta(x'_i, X)\, c_i` (and PGD's further
+      steps) are evaluated for ``feature_chunk`` models at a time (a ``lax.map`` over chunks), as
+      one batch of ``feature_chunk · n`` inputs through the chunked kernel rows.
+
+    Memory: a few arrays of ``feature_chunk · n · min(n_train, chunk_size)`` floats.
+
+    Args:
+      kernel_fn: a stax ``kernel_fn`` or ``predictor.fc_kernel_fn``.
+      x_train: ``(n_train, h, w, c)`` training inputs.
+      coef: ``(n_train, m)`` for ±1 labels, ``(n_train, m, k)`` for one-hot labels: one model per column
+        (features, top-k predictors, :math:`f_t` at several times...).
+      x: ``(n, h, w, c)`` test inputs.
+      y: ``(n,)`` ±1 labels or ``(n, k)`` one-hot labels.
+      attack: ``"fgsm"`` (one step of size ``eps``) or ``"pgd"``.
+      eps: radius :math:`\epsilon \ge 0`.
+      step_size: PGD step (> 0); ignored by FGSM.
+      steps: PGD iterations (≥ 1); ignored by FGSM.
+      norm: ``"linf"`` or ``"l2"``.
+      loss: ``"bce"``, ``"ce"`` or ``"margin"`` (``losses``); ``None`` follows the labels.
+      clip: ``(low, high)`` pixel range or ``None``.
+      feature_chunk: models per batch (≥ 1); bounds memory.
+      get, chunk_size: as in ``predictor.kernel_rows_fn``.
+
+    Returns:
+      ``Robustness(usefulness, robustness)``, two ``(m,)`` float64 arrays in [0, 1].
+    """
+    validate.one_of("attack", attack, ATTACKS)
+    eps = validate.nonnegative_float("eps", eps)
+    validate.one_of("norm", norm, _NORMS)
+    feature_chunk = validate.positive_int("feature_chunk", feature_chunk)
+    validate.positive_int("chunk_size", chunk_size)
+    if attack == "fgsm":
+        step_size, steps = eps, 1
+    else:
+        step_size = validate.positive_float("step_size", step_size)
+        steps = validate.positive_int("steps", steps)
+    x_train = np.asarray(x_train, np.float32)
+    coef = _check_coef(coef, len(x_train))
+    x = jnp.asarray(x, jnp.float32)
+    if x.shape[1:] != x_train.shape[1:]:
+        raise ValueError(f"x has shape {x.shape}: expected (n,) + {x_train.shape[1:]}, like x_train.")
+    y = jnp.asarray(y, x.dtype)
+    want = (len(x),) if coef.ndim == 2 else (len(x), coef.shape[2])
+    if y.shape != want:
+        raise ValueError(f"y has shape {y.shape}: expected {want}, to match x and coef of shape {coef.shape}.")
+    loss = losses.default_loss(y) if loss is None else validate.one_of("loss", loss, losses.LOSSES)
+    if clip is None:
+        low, high = -np.inf, np.inf
+    else:
+        if (not isinstance(clip, (tuple, list)) or len(clip) != 2 or not clip[0] < clip[1]):
+            raise ValueError(f"clip = {clip!r} is not allowed: expected None or (low, high) with low < high.")
+        low, high = clip
+
+    rows_fn = _rows_fn(kernel_fn, x_train, get, _train_chunk(len(x_train), chunk_size))
+    m = coef.shape[1]
+    # Equal chunks of models; the last is padded with zero models and cropped.
+    n_chunks = -(-m // feature_chunk)
+    size = -(-m // n_chunks)
+    pad = np.zeros((coef.shape[0], n_chunks * size - m) + coef.shape[2:], coef.dtype)
+    chunks = np.concatenate([coef, pad], axis=1).reshape((coef.shape[0], n_chunks, size) + coef.shape[2:])
+    useful, robust = _attack_all(rows_fn, x, y, jnp.asarray(np.moveaxis(chunks, 1, 0), x.dtype), eps, step_size,
+                                 steps, low, high, loss=loss, norm=norm)
+    useful, robust = np.asarray(useful).reshape(-1), np.asarray(robust).reshape(-1)
+    return Robustness(useful[:m] / len(x), robust[:m] / len(x))
+
+
+def input_gradients(kernel_fn, x_train, coef, x, y, *, loss: str | None = None, get: str = "ntk",
+                    chunk_size: int = predictor.CHUNK_SIZE) -> np.ndarray:
+    r"""Input gradient :math:`\nabla_x L(\phi_i(x), y)` of every model's loss at every input (the paper's feature pictures).
+
+    One linearisation of the kernel rows at ``x``, applied to one cotangent per model, as in
+    :func:`robustness`; meant for a handful of models (memory ``m · n · h · w · c``).
+
+    Args:
+      kernel_fn, x_train, coef, x, y, loss, get, chunk_size: as in :func:`robustness`.
+
+    Returns:
+      ``(m, n, h, w, c)`` float32 gradients.
+    """
+    x_train = np.asarray(x_train, np.float32)
+    coef = jnp.asarray(_check_coef(coef, len(x_train)), jnp.float32)
+    x = jnp.asarray(x, jnp.float32)
+    y = jnp.asarray(y, x.dtype)
+    loss = losses.default_loss(y) if loss is None else validate.one_of("loss", loss, losses.LOSSES)
+    rows, vjp_fn = jax.vjp(_rows_fn(kernel_fn, x_train, get, _train_chunk(len(x_train), chunk_size)), x)
+
+    def total_loss(logits):
+        return jnp.sum(jax.vmap(lambda out: losses.per_example(loss, out, y))(logits))
+
+    g_logits = jax.grad(total_loss)(jnp.einsum("nN,Nj...->jn...", rows, coef))
+    cotangents = jnp.einsum("jn...,Nj...->jnN", g_logits, coef)
+    return np.asarray(jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents))

@@ -1,0 +1,492 @@
+r"""Standard and adversarial training of finite networks, with empirical-NTK snapshots along the way.
+
+One run is described by a :class:`TrainConfig`: the network (the authors' 6-conv CNN,
+scalable in width and depth, or an MLP), the training mode and its attack, SGD, the
+robust evaluation, and the kernel snapshots. :func:`train` runs it:
+
+* **Modes.** ``"standard"`` minimises the loss on clean images; ``"fgsm"`` and ``"pgd"``
+  minimise it on adversarial images made for the current parameters at every step
+  (Madry et al. 2018) with ``attacks.fgsm`` (one step of size ε) and ``attacks.pgd``
+  (``steps`` steps of ``step_size``, optional random start). The attack is part of the
+  jitted training step, so ε, the step size and the number of steps all take effect
+  (the authors' steps flag only renamed the output folder).
+* **Loss.** Softmax cross-entropy for one-hot labels ``(n, k)``, binary cross-entropy for
+  ±1 labels ``(n,)`` on a one-output network (``losses``).
+* **Snapshots.** The empirical NTK with every logit pair kept (``trace_axes=()``),
+  ``(n, n, k, k)``, on one fixed subset of clean training images (:func:`snapshot_indices`),
+  the same images at every snapshot epoch, epoch 0 included.
+* **Linearisation.** ``linearize_from=e`` trains the network up to epoch ``e`` and from
+  there the linearised network ``nt.linearize(apply_fn, params_e)`` (Lee et al. 2019).
+* **Cache and resume.** The parameters after every epoch, the evaluations and the
+  snapshots are ``cache`` entries keyed by everything that determines them. A rerun
+  loads what exists and continues from the last complete epoch; a write interrupted by a
+  crash leaves no entry, so nothing half-written is ever read.
+
+Randomness is a function of ``seed`` and the epoch only (batch order, random starts), so
+a resumed run equals an uninterrupted one.
+
+Example:
+    >>> config = TrainConfig(network="cnn", width=0.25, mode="pgd", eps=0.1, step_size=0.025,
+    ...                      steps=5, epochs=4, n_snapshot=50)
+    >>> result = train(config, task.x_train, task.y_train, task.x_test, task.y_test)
+    >>> result.history["robust_accuracy"], result.kernels()[0].shape   # (50, 50, 10, 10)
+"""
+
+import dataclasses
+import math
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm import tqdm
+
+from ntkcompanion import attacks, cache, losses, validate
+from ntkcompanion._nt import nt, stax
+
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "cnn", "mlp", "build",
+           "snapshot_indices", "snapshot_epochs", "adversarial_examples", "make_step", "train"]
+
+MODES = ("standard", "fgsm", "pgd")
+NETWORKS = ("cnn", "mlp")
+NORMS = attacks.NORMS
+CNN_CHANNELS = 32  # channels of the first stage; each further stage doubles them
+
+
+def _max_pool(window=(2, 2)):
+    """2×2 max pooling as a stax layer; it has no analytic kernel, only finite-network functions."""
+    dims = (1, *window, 1)
+
+    def init_fn(rng, input_shape):
+        n, h, w, c = input_shape
+        return (n, h // window[0], w // window[1], c), ()
+
+    def apply_fn(params, inputs, **kwargs):
+        return jax.lax.reduce_window(inputs, -jnp.inf, jax.lax.max, dims, dims, "VALID")
+
+    def kernel_fn(k, **kwargs):
+        raise NotImplementedError("MaxPool has no analytic NTK in neural-tangents; use the empirical NTK.")
+
+    return init_fn, apply_fn, kernel_fn
+
+
+def cnn(width: float = 1.0, depth: int = 3, *, out_dim: int = 10, convs_per_stage: int = 2,
+        W_std: float = math.sqrt(2.0), b_std: float = 0.0):
+    r"""The authors' CNN, standard parameterisation: Conv32 Conv32 MaxPool Conv64 Conv64 Conv128 Conv128 AvgPool Dense.
+
+    The released description does not say how the last AvgPool meets the Dense layer; we read it
+    as a 2×2 AvgPool then Flatten (spatial information kept, as in a plain VGG-style head).
+
+    Stage ``s`` (from 0) has ``convs_per_stage`` × [Conv 3×3 SAME with
+    :math:`\lfloor 32 \cdot 2^s \cdot \mathrm{width} \rceil` channels + Relu]; a 2×2 MaxPool follows
+    the first stage; the last stage is followed by 2×2 average pooling, Flatten and a Dense layer.
+    ``width=1, depth=3`` is the authors' network.
+
+    Args:
+      width: channel multiplier (> 0); channels are rounded, at least 1.
+      depth: number of stages (≥ 1).
+      out_dim: logits (10 for CIFAR-10 / MNIST, 1 for a binary task with ±1 labels).
+      convs_per_stage: convolutions per stage (≥ 1).
+      W_std: weight scale: weights start :math:`\mathcal N(0, W_{std}^2/\text{fan-in})` (He for √2).
+      b_std: bias scale at initialisation (0: zero biases, still trained).
+
+    Returns:
+      The stax triple ``(init_fn, apply_fn, kernel_fn)``; images ``(n, h, w, c)`` → ``(n, out_dim)``.
+      ``kernel_fn`` raises (max pooling has no analytic kernel); use the empirical NTK.
+    """
+    validate.positive_float("width", width)
+    validate.positive_int("depth", depth)
+    validate.positive_int("convs_per_stage", convs_per_stage)
+    layers = []
+    for stage in range(depth):
+        channels = max(1, round(CNN_CHANNELS * 2 ** stage * width))
+        layers += [stax.Conv(channels, (3, 3), padding="SAME", W_std=W_std, b_std=b_std,
+                             parameterization="standard"), stax.Relu()] * convs_per_stage
+        if stage == 0:
+            layers.append(_max_pool())
+    layers += [stax.AvgPool((2, 2), strides=(2, 2)), stax.Flatten(),
+               stax.Dense(out_dim, 1.0, b_std, parameterization="standard")]
+    return stax.serial(*layers)
+
+
+def mlp(width: float = 512, depth: int = 2, *, out_dim: int = 10, W_std: float = math.sqrt(2.0),
+        b_std: float = 0.0):
+    """Fully connected ReLU network, standard parameterisation: Flatten, ``depth`` × [Dense(width) + Relu], Dense.
+
+    Args:
+      width: hidden units (rounded, at least 1).
+      depth: hidden layers (≥ 1).
+      out_dim: logits.
+      W_std: weight scale (fan-in scaled).
+      b_std: bias scale at initialisation.
+
+    Returns:
+      The stax triple ``(init_fn, apply_fn, kernel_fn)``.
+    """
+    validate.positive_float("width", width)
+    validate.positive_int("depth", depth)
+    hidden = [stax.Dense(max(1, round(width)), W_std, b_std, parameterization="standard"), stax.Relu()]
+    return stax.serial(stax.Flatten(), *(hidden * depth),
+                       stax.Dense(out_dim, 1.0, b_std, parameterization="standard"))
+
+
+def build(network: str, width: float, depth: int, out_dim: int):
+    """Builds ``(init_fn, apply_fn, kernel_fn)`` for ``network`` in ``NETWORKS``."""
+    validate.one_of("network", network, NETWORKS)
+    return {"cnn": cnn, "mlp": mlp}[network](width, depth, out_dim=out_dim)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """Everything that defines a training run (the paper profile's values as defaults).
+
+    Attributes:
+      network: ``"cnn"`` or ``"mlp"``.
+      width: CNN channel multiplier, or MLP hidden units.
+      depth: CNN stages, or MLP hidden layers.
+      mode: ``"standard"``, ``"fgsm"`` or ``"pgd"``.
+      eps: attack radius ε (≥ 0) in ``norm``; FGSM takes one step of size ε.
+      step_size: PGD step (> 0).
+      steps: PGD steps (≥ 1).
+      random_start: PGD starts uniformly in the ε-ball.
+      norm: ``"linf"`` or ``"l2"``.
+      learning_rate: SGD learning rate (> 0).
+      momentum: SGD momentum in [0, 1) (0: plain SGD, as the authors).
+      batch_size: examples per SGD step.
+      epochs: epochs of training (≥ 1; at least ``linearize_from``).
+      seed: initialisation, batch order and random starts.
+      eval_eps, eval_step_size, eval_steps: the PGD (random start) that measures robust test
+        accuracy.
+      eval_every: epochs between evaluations (≥ 1); the first and last epoch are always evaluated,
+        the others are NaN in the history.
+      snapshot_every: epochs between kernel snapshots (0: none); epoch 0 and the last are included.
+      n_snapshot: training images in the snapshot subset.
+      kernel_batch_size: images per block of the empirical NTK.
+      linearize_from: train the linearised network from this epoch on (``None``: never).
+    """
+
+    network: str = "cnn"
+    width: float = 1.0
+    depth: int = 3
+    mode: str = "standard"
+    eps: float = 8 / 255
+    step_size: float = 2 / 255
+    steps: int = 20
+    random_start: bool = False
+    norm: str = "linf"
+    learning_rate: float = 0.01
+    momentum: float = 0.0
+    batch_size: int = 250
+    epochs: int = 200
+    seed: int = 0
+    eval_eps: float = 8 / 255
+    eval_step_size: float = 2 / 255
+    eval_steps: int = 20
+    eval_every: int = 1
+    snapshot_every: int = 1
+    n_snapshot: int = 250
+    kernel_batch_size: int = 25
+    linearize_from: int | None = None
+
+    def check(self, names: dict | None = None) -> "TrainConfig":
+        """Validates every field; ``names`` maps a field to the name the user typed (``{"eps": "EPS"}``)."""
+        n = {f.name: f.name for f in dataclasses.fields(self)} | dict(names or {})
+        validate.one_of(n["network"], self.network, NETWORKS)
+        validate.positive_float(n["width"], self.width)
+        validate.positive_int(n["depth"], self.depth)
+        validate.one_of(n["mode"], self.mode, MODES)
+        validate.nonnegative_float(n["eps"], self.eps)
+        validate.positive_float(n["step_size"], self.step_size)
+        validate.positive_int(n["steps"], self.steps)
+        validate.one_of(n["random_start"], self.random_start, (True, False))
+        validate.one_of(n["norm"], self.norm, NORMS)
+        validate.positive_float(n["learning_rate"], self.learning_rate)
+        validate.float_in_range(n["momentum"], self.momentum, 0.0, 0.999)
+        validate.positive_int(n["batch_size"], self.batch_size)
+        validate.positive_int(n["epochs"], self.epochs)
+        validate.nonnegative_int(n["seed"], self.seed)
+        validate.nonnegative_float(n["eval_eps"], self.eval_eps)
+        validate.positive_float(n["eval_step_size"], self.eval_step_size)
+        validate.positive_int(n["eval_steps"], self.eval_steps)
+        validate.positive_int(n["eval_every"], self.eval_every)
+        validate.nonnegative_int(n["snapshot_every"], self.snapshot_every)
+        validate.positive_int(n["n_snapshot"], self.n_snapshot)
+        validate.positive_int(n["kernel_batch_size"], self.kernel_batch_size)
+        if self.linearize_from is not None:
+            validate.nonnegative_int(n["linearize_from"], self.linearize_from)
+            if self.linearize_from > self.epochs:
+                raise ValueError(f"{n['linearize_from']} = {self.linearize_from!r} is not allowed: expected "
+                                 f"None or an integer in [0, {n['epochs']} = {self.epochs}].")
+        return self
+
+    def trajectory_fields(self) -> dict:
+        """The fields that determine the parameters after each epoch (not how long, or what is measured)."""
+        skip = {"epochs", "eval_eps", "eval_step_size", "eval_steps", "eval_every", "snapshot_every", "n_snapshot",
+                "kernel_batch_size"}
+        # Attack settings a mode does not use do not change its trajectory.
+        if self.mode == "standard":
+            skip |= {"eps", "step_size", "steps", "random_start", "norm"}
+        elif self.mode == "fgsm":
+            skip |= {"step_size", "steps", "random_start"}
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in skip}
+
+
+def snapshot_indices(n_train: int, n_snapshot: int, seed: int) -> np.ndarray:
+    """The fixed subset of training images on which every kernel snapshot of a run is taken.
+
+    Args:
+      n_train: training set size.
+      n_snapshot: subset size, at most ``n_train``.
+      seed: integer ≥ 0.
+
+    Returns:
+      ``(n_snapshot,)`` sorted int64 indices, a function of the arguments only.
+    """
+    validate.positive_int("n_snapshot", n_snapshot)
+    if n_snapshot > n_train:
+        raise ValueError(f"n_snapshot = {n_snapshot} is not allowed: expected at most n_train = {n_train}.")
+    return np.sort(np.random.default_rng([seed, 1]).choice(n_train, n_snapshot, replace=False))
+
+
+def snapshot_epochs(epochs: int, every: int, start: int = 0) -> list[int]:
+    """Snapshot epochs: ``start``, every ``every`` epochs after it, and the last (none if ``every`` is 0)."""
+    if every == 0:
+        return []
+    return sorted(set(range(start, epochs + 1, every)) | {epochs})
+
+
+def adversarial_examples(model_fn, params, x, y, key, config: TrainConfig):
+    """The training images of one step: clean (``"standard"``), FGSM or PGD against ``model_fn(params, ·)``.
+
+    Jit-able; used inside :func:`make_step`.
+
+    Args:
+      model_fn: ``model_fn(params, x) -> (n, k)`` or ``(n, 1)`` logits.
+      params: its parameters.
+      x: ``(n, h, w, c)`` images in [0, 1].
+      y: ``(n,)`` ±1 or ``(n, k)`` one-hot labels.
+      key: ``jax.random`` key for PGD's random start.
+      config: the run's :class:`TrainConfig` (mode, eps, step_size, steps, random_start, norm).
+
+    Returns:
+      ``(n, h, w, c)`` images, without gradient to ``params``.
+    """
+    if config.mode == "standard":
+        return x
+    logits_fn = jax.tree_util.Partial(model_fn, jax.lax.stop_gradient(params))
+    if config.mode == "fgsm":
+        return attacks.fgsm(logits_fn, x, y, eps=config.eps, norm=config.norm)
+    return attacks.pgd(logits_fn, x, y, eps=config.eps, step_size=config.step_size, steps=config.steps,
+                       norm=config.norm, random_start=config.random_start, key=key)
+
+
+def make_step(model_fn, optimizer, config: TrainConfig):
+    """One jitted SGD step on the (adversarial) loss.
+
+    Args:
+      model_fn: ``model_fn(params, x) -> logits``, the network or its linearisation.
+      optimizer: an optax optimizer.
+      config: the run's :class:`TrainConfig` (mode and attack).
+
+    Returns:
+      ``step(params, opt_state, x, y, key) -> (params, opt_state, loss)``, jitted; ``loss`` is the
+      batch mean on the images of :func:`adversarial_examples`.
+    """
+
+    def loss_fn(params, x, y):
+        logits = model_fn(params, x)
+        return jnp.mean(losses.per_example(losses.default_loss(y), logits, y))
+
+    @jax.jit
+    def step(params, opt_state, x, y, key):
+        x_train = adversarial_examples(model_fn, params, x, y, key, config)
+        loss, grads = jax.value_and_grad(loss_fn)(params, x_train, y)
+        updates, opt_state = optimizer.update(grads, opt_state, params)
+        return optax.apply_updates(params, updates), opt_state, loss
+
+    return step
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What :func:`train` returns.
+
+    Attributes:
+      config: the run's :class:`TrainConfig`.
+      params: parameters after the last epoch (of the linearised network if ``linearize_from`` is set).
+      history: ``{"epoch", "train_loss", "clean_accuracy", "robust_accuracy"}``, each ``(E,)``, from the
+        first epoch of the run (0, or ``linearize_from``) to the last; ``train_loss`` is NaN at the first,
+        accuracies are NaN at epochs not evaluated (``eval_every``).
+      snapshot_epochs: epochs with a kernel snapshot.
+      snapshot_indices: ``(n_snapshot,)`` indices of the snapshot images in the training set.
+      snapshot_fingerprints: ``cache.fingerprint`` of the images each snapshot was computed on.
+      kernel_keys: cache key of each snapshot.
+    """
+
+    config: TrainConfig
+    params: object
+    history: dict
+    snapshot_epochs: list
+    snapshot_indices: np.ndarray
+    snapshot_fingerprints: list
+    kernel_keys: list
+
+    def kernels(self) -> list:
+        """The snapshots, each ``(n_snapshot, n_snapshot, k, k)`` float32, read from the cache."""
+        out = []
+        for epoch, entry_key in zip(self.snapshot_epochs, self.kernel_keys):
+            arrays = cache.load(entry_key)
+            if arrays is None:
+                raise FileNotFoundError(f"the kernel snapshot of epoch {epoch} is no longer in the cache "
+                                        f"({cache.cache_dir()}): rerun train().")
+            out.append(arrays["ntk"])
+        return out
+
+
+def _check_data(x_train, y_train, x_test, y_test):
+    for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
+        if x.ndim != 4 or not np.issubdtype(x.dtype, np.floating):
+            raise ValueError(f"x_{name} has shape {x.shape} and dtype {x.dtype}: expected floating-point "
+                             "images (n, h, w, c) in [0, 1].")
+        if y.ndim not in (1, 2) or len(y) != len(x):
+            raise ValueError(f"y_{name} has shape {y.shape}: expected ({len(x)},) ±1 labels or "
+                             f"({len(x)}, k) one-hot labels.")
+    if y_train.shape[1:] != y_test.shape[1:]:
+        raise ValueError(f"y_train {y_train.shape} and y_test {y_test.shape} use different label conventions.")
+
+
+def _snapshot_fn(apply_fn, batch_size):
+    """``(params, x) -> (n, n, k, k)`` float64 empirical NTK, compiled once per run (as ``kernels.empirical_ntk``)."""
+    ntk_fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0,
+                                         implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION))
+
+    def snapshot_fn(params, x):
+        rows = [np.concatenate([np.asarray(ntk_fn(x[i:i + batch_size], x[j:j + batch_size], params))
+                                for j in range(0, len(x), batch_size)], axis=1)
+                for i in range(0, len(x), batch_size)]
+        return np.concatenate(rows, axis=0).astype(np.float64)
+
+    return snapshot_fn
+
+
+def _evaluate(predict_fn, model_fn, params, x, y, config, key):
+    """Clean and PGD (random start) test accuracy, in batches of ``config.batch_size``."""
+    clean, robust = [], []
+    logits_fn = jax.tree_util.Partial(model_fn, params)
+    for i in range(0, len(x), config.batch_size):
+        xb, yb = x[i:i + config.batch_size], y[i:i + config.batch_size]
+        x_adv = attacks.pgd(logits_fn, xb, yb, eps=config.eval_eps, step_size=config.eval_step_size,
+                            steps=config.eval_steps, norm=config.norm, random_start=True,
+                            key=jax.random.fold_in(key, i))
+        clean.append(np.asarray(losses.correct(predict_fn(params, xb), jnp.asarray(yb))))
+        robust.append(np.asarray(losses.correct(predict_fn(params, x_adv), jnp.asarray(yb))))
+    return float(np.mean(np.concatenate(clean))), float(np.mean(np.concatenate(robust)))
+
+
+def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bool = True,
+          desc: str | None = None) -> TrainResult:
+    r"""Trains (or resumes, or loads) one run, evaluating after every epoch and taking kernel snapshots.
+
+    Args:
+      config: the run (:class:`TrainConfig`); checked first.
+      x_train: ``(n, h, w, c)`` images in [0, 1].
+      y_train: ``(n,)`` ±1 or ``(n, k)`` one-hot labels (the network gets 1 or k outputs).
+      x_test: ``(m, h, w, c)`` test images.
+      y_test: ``(m,)`` or ``(m, k)`` test labels.
+      progress: show a tqdm bar over epochs.
+      desc: the bar's label (default: the mode).
+
+    Returns:
+      A :class:`TrainResult`.
+    """
+    config.check()
+    x_train, y_train = np.asarray(x_train, np.float32), np.asarray(y_train, np.float32)
+    x_test, y_test = np.asarray(x_test, np.float32), np.asarray(y_test, np.float32)
+    _check_data(x_train, y_train, x_test, y_test)
+    indices = snapshot_indices(len(x_train), config.n_snapshot, config.seed)
+    x_snapshot = x_train[indices]
+    out_dim = 1 if y_train.ndim == 1 else y_train.shape[1]
+    init_fn, apply_fn, _ = build(config.network, config.width, config.depth, out_dim)
+    key = jax.random.PRNGKey(config.seed)
+    init_key, train_key, eval_key = jax.random.split(key, 3)
+    _, params = init_fn(init_key, (-1,) + x_train.shape[1:])
+
+    start = 0
+    model_fn = apply_fn
+    if config.linearize_from is not None:
+        base = dataclasses.replace(config, linearize_from=None, epochs=max(config.linearize_from, 1))
+        params = _params_at(base, x_train, y_train, x_test, y_test, config.linearize_from, progress)
+        start = config.linearize_from
+        model_fn = nt.linearize(apply_fn, params)
+    optimizer = optax.sgd(config.learning_rate, momentum=config.momentum or None)
+    opt_state = optimizer.init(params)
+    step = make_step(model_fn, optimizer, config)
+    predict_fn = jax.jit(model_fn)
+    snapshot_fn = _snapshot_fn(apply_fn, config.kernel_batch_size)
+
+    trajectory = dict(config.trajectory_fields(), train=cache.fingerprint(x_train),
+                      labels=cache.fingerprint(y_train))
+    evaluation = dict(eps=config.eval_eps, step_size=config.eval_step_size, steps=config.eval_steps,
+                      norm=config.norm, batch_size=config.batch_size, test=cache.fingerprint(x_test),
+                      labels=cache.fingerprint(y_test), seed=config.seed)
+    snapshots = snapshot_epochs(config.epochs, config.snapshot_every) if config.linearize_from is None else []
+    history = {k: [] for k in ("epoch", "train_loss", "clean_accuracy", "robust_accuracy")}
+    fingerprints, kernel_keys = [], []
+    n = len(x_train)
+    bar = tqdm(range(start, config.epochs + 1), desc=desc or config.mode, disable=not progress)
+    for epoch in bar:
+        state_key = cache.key(kind="train-state", epoch=epoch, **trajectory)
+        loaded = cache.load_tree(state_key, (params, opt_state), extra=True) if epoch > start else None
+        if loaded is not None:
+            (params, opt_state), extra = loaded
+            loss = float(extra["loss"])
+        elif epoch == start:
+            loss = float("nan")
+        else:
+            order = np.random.default_rng([config.seed, epoch]).permutation(n)
+            epoch_key = jax.random.fold_in(train_key, epoch)
+            total = []
+            for b, i in enumerate(range(0, n, config.batch_size)):
+                batch = order[i:i + config.batch_size]
+                params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch],
+                                                     jax.random.fold_in(epoch_key, b))
+                total.append(float(batch_loss) * len(batch))
+            loss = sum(total) / n
+            cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
+        if (epoch - start) % config.eval_every == 0 or epoch == config.epochs:
+            accuracy = cache.cached(
+                cache.key(kind="evaluation", state=state_key, **evaluation),
+                lambda: dict(zip(("clean", "robust"), _evaluate(
+                    predict_fn, model_fn, params, x_test, y_test, config, jax.random.fold_in(eval_key, epoch)))))
+        else:
+            accuracy = {"clean": float("nan"), "robust": float("nan")}
+        history["epoch"].append(epoch)
+        history["train_loss"].append(loss)
+        history["clean_accuracy"].append(float(accuracy["clean"]))
+        history["robust_accuracy"].append(float(accuracy["robust"]))
+        if epoch in snapshots:
+            kernel_key = cache.key(kind="ntk-snapshot", state=state_key, images=cache.fingerprint(x_snapshot),
+                                   batch_size=config.kernel_batch_size)
+            entry = cache.cached(kernel_key, lambda: {
+                "ntk": snapshot_fn(params, x_snapshot).astype(np.float32),
+                "images": np.array(cache.fingerprint(x_snapshot))})
+            fingerprints.append(str(entry["images"]))
+            kernel_keys.append(kernel_key)
+        bar.set_postfix(loss=f"{loss:.3f}", clean=f"{accuracy['clean']:.3f}",
+                        robust=f"{accuracy['robust']:.3f}")
+    return TrainResult(config=config, params=params, history={k: np.asarray(v) for k, v in history.items()},
+                       snapshot_epochs=snapshots, snapshot_indices=indices,
+                       snapshot_fingerprints=fingerprints, kernel_keys=kernel_keys)
+
+
+def _params_at(config, x_train, y_train, x_test, y_test, epoch, progress):
+    """Parameters of the (non-linearised) run ``config`` after ``epoch`` epochs."""
+    if epoch == 0:
+        out_dim = 1 if np.ndim(y_train) == 1 else np.shape(y_train)[1]
+        init_fn, _, _ = build(config.network, config.width, config.depth, out_dim)
+        _, params = init_fn(jax.random.split(jax.random.PRNGKey(config.seed), 3)[0],
+                            (-1,) + np.shape(x_train)[1:])
+        return params
+    base = dataclasses.replace(config, epochs=epoch, snapshot_every=0)
+    return train(base, x_train, y_train, x_test, y_test, progress=progress,
+                 desc=f"{config.mode} to epoch {epoch}").params
