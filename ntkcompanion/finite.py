@@ -62,7 +62,7 @@ from tqdm import tqdm
 
 from ntkcompanion import architectures, dynamics, kernels, losses, validate
 
-__all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "lazy_learning_rate", "network_fn", "train",
+__all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn", "train",
            "laziness", "parameter_change"]
 
 OPTIMISERS = ("gd", "sgd")
@@ -230,15 +230,20 @@ def _check_train(architecture, depth, width, x_train, y_train, steps, learning_r
     if y.ndim not in (1, 2) or y.shape[0] != len(x):
         raise ValueError(f"y_train has shape {y.shape}: expected ({len(x)},) ±1 labels or "
                          f"({len(x)}, k) one-hot targets, one per training input.")
+    check_batching(optimiser, batch_size, len(x))
+    return x, y
+
+
+def check_batching(optimiser: str, batch_size, n_train: int):
+    """Checks that ``batch_size`` suits ``optimiser``: a divisor of ``n_train`` for "sgd", None for "gd"."""
     if optimiser == "sgd":
         validate.positive_int("batch_size", batch_size)
-        if len(x) % batch_size:
+        if n_train % batch_size:
             raise ValueError(f"batch_size = {batch_size!r} is not allowed with optimiser = 'sgd' and "
-                             f"{len(x)} training points: expected a divisor of n_train = {len(x)}.")
+                             f"{n_train} training points: expected a divisor of n_train = {n_train}.")
     elif batch_size is not None:
         raise ValueError(f"batch_size = {batch_size!r} is not allowed with optimiser = 'gd' (full batch): "
                          "expected None, or optimiser = 'sgd'.")
-    return x, y
 
 
 def train(architecture: str, depth: int, width: int, x_train, y_train, *, steps: int,

@@ -106,13 +106,7 @@ def _check(x_train, y_train, x_test, y_test, widths, seeds, architecture, depth,
     if x_train.shape[1:] != x_test.shape[1:] or y_train.shape[1:] != y_test.shape[1:]:
         raise ValueError(f"train {x_train.shape}, {y_train.shape} and test {x_test.shape}, {y_test.shape} "
                          "do not agree in input or label shape.")
-    if optimiser == "sgd":
-        validate.positive_int("batch_size", batch_size)
-        if len(x_train) % batch_size:
-            raise ValueError(f"batch_size = {batch_size!r} is not allowed: expected a divisor of "
-                             f"n_train = {len(x_train)} (optimiser = 'sgd').")
-    elif batch_size is not None:
-        raise ValueError(f"batch_size = {batch_size!r} is not allowed with optimiser = 'gd': expected None.")
+    finite.check_batching(optimiser, batch_size, len(x_train))
     if not (isinstance(n_eval, int) and not isinstance(n_eval, bool) and 2 <= n_eval <= len(x_train)):
         raise ValueError(f"n_eval = {n_eval!r} is not allowed: expected an integer in "
                          f"[2, n_train = {len(x_train)}].")
