@@ -8,7 +8,9 @@ training-free attacks and eigen-features. Importing it never imports TensorFlow
 
 from ntkcompanion import architectures
 from ntkcompanion import attacks
+from ntkcompanion import cache
 from ntkcompanion import data
+from ntkcompanion import dynamics
 from ntkcompanion import features
 from ntkcompanion import finite
 from ntkcompanion import kernels
@@ -16,6 +18,7 @@ from ntkcompanion import losses
 from ntkcompanion import plotting
 from ntkcompanion import predictor
 from ntkcompanion import record
+from ntkcompanion import training
 from ntkcompanion import transfer
 from ntkcompanion import validate
 
@@ -24,7 +27,9 @@ __version__ = "0.1.0"
 __all__ = [
     "architectures",
     "attacks",
+    "cache",
     "data",
+    "dynamics",
     "features",
     "finite",
     "kernels",
@@ -32,6 +37,7 @@ __all__ = [
     "plotting",
     "predictor",
     "record",
+    "training",
     "transfer",
     "validate",
 ]

@@ -62,8 +62,8 @@ from tqdm import tqdm
 
 from ntkcompanion import architectures, dynamics, kernels, losses, validate
 
-__all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn", "train",
-           "laziness", "parameter_change"]
+__all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn",
+           "train", "laziness", "parameter_change"]
 
 OPTIMISERS = ("gd", "sgd")
 LOSSES = ("mse", "xent")

@@ -15,6 +15,8 @@ eigendecompositions that need the precision; the kernels themselves are computed
 in JAX's default dtype (float32 unless ``jax_enable_x64`` is set).
 """
 
+import functools
+
 import jax
 import numpy as np
 
@@ -70,6 +72,14 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
     return np.asarray(k, np.float64)[:n1, :n2]
 
 
+@functools.lru_cache(maxsize=32)
+def _empirical_ntk_fn(apply_fn, trace_axes: tuple):
+    """The jitted empirical-NTK function of ``apply_fn``, built once (repeated calls reuse its compilation)."""
+    # Jacobian contraction is the implementation that works with jax 0.5 for every stax net.
+    return jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=trace_axes, vmap_axes=0,
+                                       implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION))
+
+
 def empirical_ntk(apply_fn, params, x1, x2=None, *, trace_axes=(-1,),
                   batch_size: int = 64) -> np.ndarray:
     r"""Empirical NTK :math:`J(x_1) J(x_2)^\top` of a finite network at ``params``.
@@ -87,10 +97,7 @@ def empirical_ntk(apply_fn, params, x1, x2=None, *, trace_axes=(-1,),
       float64 numpy array ``(n1, n2)``, or ``(n1, n2, k, k)`` with ``trace_axes=()``.
     """
     validate.positive_int("batch_size", batch_size)
-    # Jacobian contraction is the implementation that works with jax 0.5 for every stax net.
-    ntk_fn = jax.jit(nt.empirical_ntk_fn(
-        apply_fn, trace_axes=trace_axes, vmap_axes=0,
-        implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION))
+    ntk_fn = _empirical_ntk_fn(apply_fn, tuple(trace_axes))
     x1 = np.asarray(x1, np.float32)
     x2 = x1 if x2 is None else np.asarray(x2, np.float32)
     rows = []
