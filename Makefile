@@ -36,8 +36,10 @@ test: env
 	bash scripts/provision_browser.sh
 	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" NTKCOMPANION_MATHJAX="$(MATHJAX)" $(PY) -m pytest $(PYTEST_ARGS)
 
+## make benchmark: speed measurements (ratios against baselines timed in the same run); use an idle machine
 benchmark: env
 	$(PY) benchmarks/bench_attacks.py
+	$(PY) benchmarks/bench_features.py
 
 clean:
 	rm -rf _build results
