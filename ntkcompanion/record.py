@@ -79,6 +79,10 @@ def glue(name: str, value, *, display: bool = False):
     """
     from myst_nb import glue as myst_glue  # imported here: only notebooks glue
 
+    # numpy 2 scalars print as "np.float64(0.97)", which the book's number formats
+    # ({glue:text}`name:.3f`) cannot parse: glue them as Python numbers.
+    if getattr(value, "ndim", None) == 0 and hasattr(value, "item"):
+        value = value.item()
     myst_glue(name, value, display=display)
     return value
 

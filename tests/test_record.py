@@ -41,3 +41,16 @@ def test_atomic_write_leaves_old_file_on_failure(tmp_path, monkeypatch):
 def test_environment_line_names_devices():
     line = record.environment_line()
     assert "jax 0.5.3" in line and "devices:" in line
+
+
+def test_glue_stores_numpy_scalars_as_python_numbers(monkeypatch):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    assert record.glue("acc", np.float64(0.97)) == 0.97
+    record.glue("n", np.int64(3))
+    record.glue("name", "fc")
+    assert glued == {"acc": 0.97, "n": 3, "name": "fc"}
+    assert type(glued["acc"]) is float and type(glued["n"]) is int
+    assert repr(glued["acc"]) == "0.97"  # what the book's {glue:text} formats parse
