@@ -18,6 +18,7 @@ from ntkcompanion import losses
 from ntkcompanion import plotting
 from ntkcompanion import predictor
 from ntkcompanion import record
+from ntkcompanion import similarity
 from ntkcompanion import training
 from ntkcompanion import transfer
 from ntkcompanion import validate
@@ -37,6 +38,7 @@ __all__ = [
     "plotting",
     "predictor",
     "record",
+    "similarity",
     "training",
     "transfer",
     "validate",
