@@ -66,6 +66,11 @@ def test_primer_metrics_and_glued_numbers(built_book):
 def test_generated_pages_are_rendered(built_book):
     claims = (built_book / "html" / "book" / "claims.html").read_text()
     assert "Claims check" in claims and "profile: <strong>smoke</strong>" in claims
+    staged = (built_book / "source" / "book" / "claims.md").read_text()
+    assert "not tested in this build" not in staged, "every claim must be tested by some section"
+    for number in range(1, 8):
+        row = next(line for line in staged.splitlines() if line.startswith(f"| {number}. "))
+        assert "**yes**" in row or "**no**" in row, row
     report = (built_book / "html" / "book" / "reproducibility.html").read_text()
     assert "01_ntk_primer" in report and "neural-tangents" in report
 
