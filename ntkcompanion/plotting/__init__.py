@@ -1,0 +1,59 @@
+"""The book's figures: one seaborn house style, one function per figure kind.
+
+Every function returns its ``matplotlib.figure.Figure`` so a notebook cell can show
+it, save it, or add to it; none calls ``plt.show``. Grouped by the sections that use
+them; import everything from here.
+"""
+
+from ntkcompanion.plotting._style import PALETTE, set_style
+from ntkcompanion.plotting._kernels import (
+    kernel_convergence,
+    accuracy_vs_time,
+)
+from ntkcompanion.plotting._attacks import (
+    transfer_vs_width,
+    laziness_vs_width,
+    robustness_curves,
+    adversarial_grid,
+)
+from ntkcompanion.plotting._features import (
+    eigenvalue_spectrum,
+    feature_accuracy,
+    feature_gradients,
+    learned_early,
+    feature_profiles,
+    eigenspace_overlap,
+    feature_agreement_heatmap,
+    feature_pictures,
+    feature_gallery,
+)
+from ntkcompanion.plotting._dynamics import (
+    kernel_distance_heatmaps,
+    polar_dynamics,
+    spectral_mass,
+    linearisation,
+)
+
+__all__ = [
+    "PALETTE",
+    "set_style",
+    "kernel_convergence",
+    "accuracy_vs_time",
+    "transfer_vs_width",
+    "laziness_vs_width",
+    "robustness_curves",
+    "adversarial_grid",
+    "eigenvalue_spectrum",
+    "feature_accuracy",
+    "feature_gradients",
+    "learned_early",
+    "feature_profiles",
+    "eigenspace_overlap",
+    "feature_agreement_heatmap",
+    "feature_pictures",
+    "feature_gallery",
+    "kernel_distance_heatmaps",
+    "polar_dynamics",
+    "spectral_mass",
+    "linearisation",
+]

@@ -1,0 +1,103 @@
+"""Figures of adversarial training: kernel distances, polar dynamics, spectral mass, linearisation."""
+
+import matplotlib.pyplot as plt
+import numpy as np
+import seaborn as sns
+
+from ntkcompanion.plotting._style import PALETTE
+
+__all__ = ["kernel_distance_heatmaps", "polar_dynamics", "spectral_mass", "linearisation"]
+
+
+def kernel_distance_heatmaps(distances: dict, epochs: dict):
+    r"""Kernel distance :math:`1 - \operatorname{sim}(K_s, K_t)` between every pair of snapshots, one panel per run.
+
+    Args:
+      distances: run name → ``(T, T)`` distance matrix (``dynamics.distance_matrix``).
+      epochs: run name → ``(T,)`` snapshot epochs.
+
+    Returns:
+      The figure: heatmaps side by side on one colour scale.
+    """
+    names = list(distances)
+    vmax = max(float(np.max(d)) for d in distances.values())
+    fig, axes = plt.subplots(1, len(names), figsize=(3.4 * len(names) + 0.8, 3.4), squeeze=False,
+                             constrained_layout=True)
+    for ax, name in zip(axes[0], names):
+        e = np.asarray(epochs[name])
+        image = ax.imshow(distances[name], origin="lower", cmap="viridis", vmin=0, vmax=vmax,
+                          extent=(e[0] - 0.5, e[-1] + 0.5, e[0] - 0.5, e[-1] + 0.5))
+        ax.set(title=name, xlabel="epoch", ylabel="epoch")
+        ax.grid(False)
+    fig.colorbar(image, ax=axes[0].tolist(), label="kernel distance")
+    return fig
+
+
+def polar_dynamics(polar: dict):
+    r"""Polar dynamics :math:`(\theta_t, r_t)` of each run's kernel, and of its top-k and bottom parts.
+
+    Args:
+      polar: run name → ``dynamics.polar_dynamics`` output (``{"full" | "top" | "bottom": {"r", "theta"}}``).
+
+    Returns:
+      The figure: three polar panels (full, top, bottom), one trajectory per run, angle in degrees.
+    """
+    parts = ("full", "top", "bottom")
+    fig, axes = plt.subplots(1, 3, figsize=(10.5, 3.8), subplot_kw={"projection": "polar"},
+                             constrained_layout=True)
+    colours = sns.color_palette(PALETTE)
+    for ax, part in zip(axes, parts):
+        top = 0.0
+        for colour, (name, trajectory) in zip(colours, polar.items()):
+            theta, r = trajectory[part]["theta"], trajectory[part]["r"]
+            ax.plot(theta, r, marker="o", ms=3, color=colour, label=name)
+            top = max(top, float(np.nanmax(theta)) if np.any(np.isfinite(theta)) else 0.0)
+        ax.set_thetamin(0)
+        ax.set_thetamax(max(5.0, np.degrees(top) * 1.15))
+        ax.set_title({"full": "kernel", "top": "top-k part", "bottom": "bottom part"}[part])
+    axes[0].legend(loc="upper left", bbox_to_anchor=(0.0, -0.05), ncol=len(polar), frameon=False)
+    return fig
+
+
+def spectral_mass(table, *, top_k: int):
+    r"""Share of the squared spectrum in the top k eigenvalues, :math:`m_k(t)`, over epochs.
+
+    Args:
+      table: DataFrame with columns ``run``, ``epoch`` and ``mass``.
+      top_k: the k of :math:`m_k`, for the label.
+
+    Returns:
+      The figure.
+    """
+    fig, ax = plt.subplots()
+    sns.lineplot(data=table, x="epoch", y="mass", hue="run", marker="o", ax=ax)
+    ax.set(xlabel="epoch", ylabel=f"$m_{{{top_k}}}(t)$",
+           title=f"Spectral mass in the top {top_k} eigenvalues of the empirical NTK")
+    return fig
+
+
+def linearisation(table, *, full: dict | None = None):
+    """Final test accuracy when the linearised network is trained from epoch e on.
+
+    Args:
+      table: DataFrame with columns ``run``, ``switch_epoch``, ``accuracy`` and ``metric``
+        (``"clean"`` or ``"robust"``).
+      full: optional mapping (run, metric) → accuracy of the network trained to the end, drawn dashed.
+
+    Returns:
+      The figure: one panel per metric, accuracy against the switch epoch.
+    """
+    metrics = list(table["metric"].unique())
+    fig, axes = plt.subplots(1, len(metrics), figsize=(3.8 * len(metrics), 3.4), squeeze=False,
+                             sharey=True, constrained_layout=True)
+    colours = dict(zip(table["run"].unique(), sns.color_palette(PALETTE)))
+    for ax, metric in zip(axes[0], metrics):
+        part = table[table["metric"] == metric]
+        sns.lineplot(data=part, x="switch_epoch", y="accuracy", hue="run", marker="o", ax=ax,
+                     palette=colours)
+        for (run, m), acc in (full or {}).items():
+            if m == metric:
+                ax.axhline(acc, ls="--", lw=1, color=colours.get(run, "grey"))
+        ax.set(xlabel="epoch e of the switch to the linearised network", ylabel=f"final {metric} accuracy",
+               title=f"{metric} (dashed: network trained throughout)")
+    return fig
