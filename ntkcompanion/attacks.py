@@ -39,7 +39,7 @@ import numpy as np
 
 from ntkcompanion import losses, validate
 
-__all__ = ["NORMS", "fgsm", "pgd", "accuracy"]
+__all__ = ["NORMS", "fgsm", "pgd", "accuracy", "step_direction", "project"]
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12
@@ -57,25 +57,31 @@ def _join(leaves, static):
     return static.unflatten(leaves) if isinstance(static, jax.tree_util.PyTreeDef) else static
 
 
-def _per_example_norm(v, norm):
-    axes = tuple(range(1, v.ndim))
+def _per_example_norm(v, norm, batch_dims: int = 1):
+    axes = tuple(range(batch_dims, v.ndim))
     if norm == "linf":
         return jnp.max(jnp.abs(v), axis=axes, keepdims=True)
     return jnp.sqrt(jnp.sum(v * v, axis=axes, keepdims=True))
 
 
-def _direction(g, norm):
+def step_direction(g, norm: str, batch_dims: int = 1):
+    """Steepest-ascent direction of a gradient: its sign (ℓ∞) or its per-example unit vector (ℓ2).
+
+    ``batch_dims`` leading axes index examples (2 when a batch of models attacks a batch of inputs,
+    as ``features.robustness`` does); the rest are an example's pixels.
+    """
     if norm == "linf":
         return jnp.sign(g)
-    return g / jnp.maximum(_per_example_norm(g, "l2"), _TINY)
+    return g / jnp.maximum(_per_example_norm(g, "l2", batch_dims), _TINY)
 
 
-def _project(z, x, eps, low, high, norm):
+def project(z, x, eps, low, high, norm: str, batch_dims: int = 1):
+    """Projects ``z`` onto the ε-ball around ``x`` (per example) and then onto the pixel box [low, high]."""
     delta = z - x
     if norm == "linf":
         delta = jnp.clip(delta, -eps, eps)
     else:
-        delta = delta * jnp.minimum(1.0, eps / jnp.maximum(_per_example_norm(delta, "l2"), _TINY))
+        delta = delta * jnp.minimum(1.0, eps / jnp.maximum(_per_example_norm(delta, "l2", batch_dims), _TINY))
     # Clipping to the pixel box only shrinks |z - x| coordinate-wise: the ε-ball still holds.
     return jnp.clip(x + delta, low, high)
 
@@ -111,7 +117,7 @@ def _attack(leaves, x, y, key, eps, step_size, steps, low, high, *,
         better = loss_z > best_loss
         return jnp.where(better[expand], z, best_z), jnp.where(better, loss_z, best_loss)
 
-    z = _project(_random_start(key, x, eps, norm), x, eps, low, high, norm) if random_start else x
+    z = project(_random_start(key, x, eps, norm), x, eps, low, high, norm) if random_start else x
     # The clean input is a candidate for the best point, so its loss is a floor (keep_best=True).
     best = (x, loss_fn(x) if random_start else jnp.full(x.shape[:1], -jnp.inf, x.dtype))
 
@@ -120,7 +126,7 @@ def _attack(leaves, x, y, key, eps, step_size, steps, low, high, *,
         g, loss_z = value_and_grad(z)
         if keep_best:
             best = keep(*best, z, loss_z)
-        return _project(z + step_size * _direction(g, norm), x, eps, low, high, norm), best
+        return project(z + step_size * step_direction(g, norm), x, eps, low, high, norm), best
 
     z, best = jax.lax.fori_loop(0, steps, step, (z, best))
     if keep_best:

@@ -48,7 +48,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from ntkcompanion import losses, predictor, validate
+from ntkcompanion import attacks, losses, predictor, validate
 
 __all__ = [
     "ATTACKS",
@@ -74,8 +74,6 @@ __all__ = [
 ATTACKS = ("fgsm", "pgd")
 FEATURE_CHUNK = 32
 RCOND = 1e-5
-_NORMS = ("linf", "l2")
-_TINY = 1e-12
 
 
 # --- The decomposition (host, float64) ---------------------------------------------------------
@@ -347,25 +345,6 @@ class Robustness(NamedTuple):
     robustness: np.ndarray
 
 
-def _direction(g, norm):
-    if norm == "linf":
-        return jnp.sign(g)
-    axes = tuple(range(2, g.ndim))
-    return g / jnp.maximum(jnp.sqrt(jnp.sum(g * g, axis=axes, keepdims=True)), _TINY)
-
-
-def _project(z, x, eps, low, high, norm):
-    # The same arithmetic as attacks.pgd, so that results agree to the bit with a per-model loop.
-    delta = z - x
-    if norm == "linf":
-        delta = jnp.clip(delta, -eps, eps)
-    else:
-        axes = tuple(range(2, delta.ndim))
-        length = jnp.sqrt(jnp.sum(delta * delta, axis=axes, keepdims=True))
-        delta = delta * jnp.minimum(1.0, eps / jnp.maximum(length, _TINY))
-    return jnp.clip(x + delta, low, high)
-
-
 @functools.partial(jax.jit, static_argnames=("loss", "norm"))
 def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *, loss, norm):
     """Correct counts, clean and attacked, of the models ``coef_chunks (chunks, N, j[, k])``, one attack each."""
@@ -389,11 +368,14 @@ def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *,
         # First step: a VJP of the shared linearisation per model, cotangent (∂L/∂logits) ⊗ c_i.
         cotangents = jnp.einsum("jn...,Nj...->jnN", jax.grad(total_loss)(clean), coef)
         g = jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents)
-        z = _project(x_j + step_size * _direction(g, norm), x_j, eps, low, high, norm)
+        # The same arithmetic as attacks.pgd (over a (models, inputs) batch), so results agree to the bit.
+        z = x_j + step_size * attacks.step_direction(g, norm, batch_dims=2)
+        z = attacks.project(z, x_j, eps, low, high, norm, batch_dims=2)
 
         def step(_, z):
             g = jax.grad(lambda z: total_loss(logits_at(z)))(z)
-            return _project(z + step_size * _direction(g, norm), x_j, eps, low, high, norm)
+            z = z + step_size * attacks.step_direction(g, norm, batch_dims=2)
+            return attacks.project(z, x_j, eps, low, high, norm, batch_dims=2)
 
         z = jax.lax.fori_loop(1, steps, step, z)
         return jnp.sum(correct(clean), axis=1), jnp.sum(correct(logits_at(z)), axis=1)  # counts, exact
@@ -459,7 +441,7 @@ def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: flo
     """
     validate.one_of("attack", attack, ATTACKS)
     eps = validate.nonnegative_float("eps", eps)
-    validate.one_of("norm", norm, _NORMS)
+    validate.one_of("norm", norm, attacks.NORMS)
     feature_chunk = validate.positive_int("feature_chunk", feature_chunk)
     validate.positive_int("chunk_size", chunk_size)
     if attack == "fgsm":
