@@ -23,7 +23,14 @@ def mathjax_dir():
 
 @pytest.fixture(scope="session")
 def built_book(tmp_path_factory, mathjax_dir):
-    """Executes every section at the smoke profile and renders the book; returns its ``_build``."""
+    """Executes every section at the smoke profile and renders the book; returns its ``_build``.
+
+    With ``NTKCOMPANION_BUILT_BOOK=<dir>/_build`` the tests check that existing build instead
+    (for example the quick-profile book: ``pytest tests/test_browser.py tests/test_book.py``).
+    """
+    existing = os.environ.get("NTKCOMPANION_BUILT_BOOK")
+    if existing:
+        return Path(existing)
     out = tmp_path_factory.mktemp("book")
     command = [sys.executable, str(ROOT / "scripts" / "build_book.py"), "--profile", "smoke",
                "--out", str(out), "--mathjax", str(mathjax_dir)]
