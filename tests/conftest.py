@@ -26,7 +26,7 @@ def built_book(tmp_path_factory, mathjax_dir):
     """Executes every section at the smoke profile and renders the book; returns its ``_build``.
 
     With ``NTKCOMPANION_BUILT_BOOK=<dir>/_build`` the tests check that existing build instead
-    (for example the quick-profile book: ``pytest tests/test_browser.py tests/test_book.py``).
+    (for example the quick-profile book in a real browser: ``pytest tests/test_browser.py``).
     """
     existing = os.environ.get("NTKCOMPANION_BUILT_BOOK")
     if existing:
