@@ -61,7 +61,7 @@ def claims_page(results: Path) -> str:
         "A verdict is the section's own computed test of the claim at the scale it ran; see the section for the "
         "statistic's definition and for what it does and does not show.",
         "",
-        "| claim | statistic | value | holds here? | profile, data | section |",
+        "| claim | statistic | value | holds here? | data | section |",
         "| --- | --- | --- | --- | --- | --- |",
     ]
     for number, text in CLAIMS.items():
@@ -69,10 +69,11 @@ def claims_page(results: Path) -> str:
         for section, record in metrics.items():
             claim = ((record or {}).get("metrics", {}).get("claims") or {}).get(number)
             if claim:
-                link = f"[{section}](../notebooks/{section}.ipynb)"
+                link = f"[§{int(section[:2])}](../notebooks/{section}.ipynb)" if section[:2].isdigit() else \
+                    f"[{section}](../notebooks/{section}.ipynb)"
                 rows.append(f"| {number}. {text} | {claim['statistic']} | {_format(claim['value'])} | "
-                            f"**{_format(claim['holds'])}** | {build['profile']}, {_dataset(record)} | {link} |")
-        lines += rows or [f"| {number}. {text} | — | — | not tested in this build | {build['profile']} | — |"]
+                            f"**{_format(claim['holds'])}** | {_dataset(record)} | {link} |")
+        lines += rows or [f"| {number}. {text} | — | — | not tested in this build | — | — |"]
     return "\n".join(lines) + "\n"
 
 

@@ -29,7 +29,8 @@ def test_claims_page_follows_the_metrics(tmp_path):
     write_run(tmp_path, -0.4321, True)
     page = report_pages.claims_page(tmp_path)
     row = next(line for line in page.splitlines() if line.startswith("| 5."))
-    assert "-0.432" in row and "**yes**" in row and "mnist_embedded [3, 5]" in row and "04_features" in row
+    assert "-0.432" in row and "**yes**" in row and "mnist_embedded [3, 5]" in row
+    assert "[§4](../notebooks/04_features.ipynb)" in row
     write_run(tmp_path, 0.1234, False)
     row = next(line for line in report_pages.claims_page(tmp_path).splitlines() if line.startswith("| 5."))
     assert "0.123" in row and "**no**" in row and "-0.432" not in row
