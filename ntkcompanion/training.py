@@ -41,7 +41,7 @@ import numpy as np
 import optax
 from tqdm import tqdm
 
-from ntkcompanion import attacks, cache, losses, validate
+from ntkcompanion import attacks, cache, kernels, losses, validate
 from ntkcompanion._nt import nt, stax
 
 __all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "cnn", "mlp", "build",
@@ -355,20 +355,6 @@ def _check_data(x_train, y_train, x_test, y_test):
         raise ValueError(f"y_train {y_train.shape} and y_test {y_test.shape} use different label conventions.")
 
 
-def _snapshot_fn(apply_fn, batch_size):
-    """``(params, x) -> (n, n, k, k)`` float64 empirical NTK, compiled once per run (as ``kernels.empirical_ntk``)."""
-    ntk_fn = jax.jit(nt.empirical_ntk_fn(apply_fn, trace_axes=(), vmap_axes=0,
-                                         implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION))
-
-    def snapshot_fn(params, x):
-        rows = [np.concatenate([np.asarray(ntk_fn(x[i:i + batch_size], x[j:j + batch_size], params))
-                                for j in range(0, len(x), batch_size)], axis=1)
-                for i in range(0, len(x), batch_size)]
-        return np.concatenate(rows, axis=0).astype(np.float64)
-
-    return snapshot_fn
-
-
 def _evaluate(predict_fn, model_fn, params, x, y, config, key):
     """Clean and PGD (random start) test accuracy, in batches of ``config.batch_size``."""
     clean, robust = [], []
@@ -422,7 +408,9 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     opt_state = optimizer.init(params)
     step = make_step(model_fn, optimizer, config)
     predict_fn = jax.jit(model_fn)
-    snapshot_fn = _snapshot_fn(apply_fn, config.kernel_batch_size)
+
+    def snapshot_fn(params, x):  # (n, n, k, k) float64; kernels.empirical_ntk compiles once per network
+        return kernels.empirical_ntk(apply_fn, params, x, trace_axes=(), batch_size=config.kernel_batch_size)
 
     trajectory = dict(config.trajectory_fields(), train=cache.fingerprint(x_train),
                       labels=cache.fingerprint(y_train))

@@ -74,10 +74,12 @@ suite_norms = pytest.mark.parametrize("norm", attacks.NORMS)
 suite_attacks = pytest.mark.parametrize("attack", ["fgsm", "pgd"])
 
 
-@suite
-@suite_cases
-@suite_norms
-@suite_attacks
+def conformance(test):
+    """Every attack × norm × loss × predictor kind."""
+    return suite(suite_cases(suite_norms(suite_attacks(test))))
+
+
+@conformance
 def test_stays_in_the_ball_and_the_box_with_shape_and_dtype(attack, norm, loss, labels, kind):
     _, _, x, _ = task(labels)
     x_adv = adversarial(attack, norm, loss, labels, kind)
@@ -87,10 +89,7 @@ def test_stays_in_the_ball_and_the_box_with_shape_and_dtype(attack, norm, loss, 
     assert np.any(x_adv != x), "the attack moved nothing"
 
 
-@suite
-@suite_cases
-@suite_norms
-@suite_attacks
+@conformance
 def test_raises_the_loss(attack, norm, loss, labels, kind):
     # A gradient step need not raise every example's loss (the loss is not concave, the
     # steps are not infinitesimal), so for the plain attacks we assert the average;
