@@ -1,0 +1,164 @@
+r"""Claims 3 and 6: robust and non-robust features are both useful, and they can be confirmed.
+
+Inputs are per-feature, per-test-point 0/1 correctness of :math:`\operatorname{sign}\phi_i(x_j)`,
+clean and under the attack that measures γ (see ``_vocabulary``). Label-permutation nulls are
+built from the same correctness: for binary labels a prediction is recovered from its correctness
+(right → the label, wrong → the other class) and scored against permuted labels.
+"""
+
+import numpy as np
+
+from ntkcompanion.evidence import _stats
+from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, make_verdict
+from ntkcompanion.evidence._vocabulary import (GAMMA0, GAMMA_ATTACK, Q, SATURATION, classify_features,
+                                               useful)
+
+__all__ = ["claim3", "claim6", "permuted_correctness"]
+
+ALPHA = 0.05
+
+
+def permuted_correctness(correct, labels, permuted_labels):
+    """Correctness ``(..., n)`` of the same binary predictions scored against ``permuted_labels`` ``(n,)``."""
+    labels, permuted_labels = np.asarray(labels), np.asarray(permuted_labels)
+    classes = np.unique(labels)
+    if classes.size != 2:
+        raise ValueError(f"label-permutation nulls from correctness need binary labels; got {classes.size} "
+                         "classes (CLASSES must name two).")
+    other = np.where(labels == classes[0], classes[1], classes[0])
+    predictions = np.where(np.asarray(correct) == 1, labels, other)
+    return (predictions == permuted_labels).astype(float)
+
+
+def _group(name, correct, n):
+    correct = np.asarray(correct, float)
+    if correct.shape != (n,):
+        raise ValueError(f"{name} has shape {correct.shape}: expected (n_test,) = ({n},) 0/1 correctness.")
+    return correct
+
+
+def claim3(clean_correct, robust_correct, labels, head_clean, head_robust, tail_clean, tail_robust, *, k: int,
+           q: float = Q, gamma0: float = GAMMA0, attack: str = GAMMA_ATTACK, n_perm: int = 20,
+           n_boot: int = _stats.N_BOOT, seed: int = 0) -> list[Verdict]:
+    r"""Claim 3 (the eigendecomposition induces robust and non-robust features, both useful): two verdicts.
+
+    *Counts*: among features useful after Benjamini–Hochberg, the smaller of the numbers of robust
+    and of non-robust ones; supported when both are at least one. Control: the median number of
+    useful features under ``n_perm`` label permutations. Undetermined when no feature is useful.
+
+    *Groups*: the head predictor :math:`\sum_{i \le k} \phi_i` against the tail
+    :math:`\sum_{i > k} \phi_i`; statistic: head robust accuracy minus tail robust accuracy
+    (paired bootstrap over test points), supported above 0 when both groups are useful (clean
+    accuracy above the majority rate, binomial test at 0.05). Undetermined when a group is not
+    useful or both are fooled on (almost) every point.
+
+    Args:
+      clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature (index order).
+      labels: ``(n_test,)`` binary test labels.
+      head_clean, head_robust, tail_clean, tail_robust: ``(n_test,)`` 0/1 of the two group predictors.
+      k: the head's last index.
+    """
+    classes = classify_features(clean_correct, robust_correct, labels, q=q, gamma0=gamma0, attack=attack)
+    counts = classes.counts()
+    n = classes.n_test
+    rng = np.random.default_rng(seed)
+    null = [useful(permuted_correctness(clean_correct, labels, rng.permutation(labels)), labels, q=q)[0].sum()
+            for _ in range(n_perm)]
+    smaller = min(counts["useful_robust"], counts["useful_non_robust"])
+    counts_verdict = make_verdict(
+        3, "useful robust & non-robust features", f"smaller of the numbers of useful features (binomial test "
+        f"against the majority rate, BH at q = {q}) that are robust (γ significantly > {gamma0}) and non-robust "
+        f"(γ ≤ {gamma0}); γ under {attack}", smaller, (smaller, smaller), threshold=0.5,
+        control=f"useful features under permuted labels (median of {n_perm})", control_value=float(np.median(null)),
+        n=n, undetermined=None if counts["useful"] else Reason.TOO_FEW,
+        note="" if counts["useful"] else "no feature significantly useful", details=counts, key="claim3_counts")
+
+    hc, hr = _group("head_clean", head_clean, n), _group("head_robust", head_robust, n)
+    tc, tr = _group("tail_clean", tail_clean, n), _group("tail_robust", tail_robust, n)
+    majority = classes.majority
+    group_useful = [_stats.binomial_pvalues(c.sum(), n, majority) < ALPHA for c in (hc, tc)]
+    diff, ci = _stats.paired_difference_ci(hr, tr, n_boot=n_boot, seed=seed)
+    details = {"k": int(k), "majority": majority}
+    for name, c in (("head_clean", hc), ("head_robust", hr), ("tail_clean", tc), ("tail_robust", tr)):
+        details[name] = float(c.mean())
+        details[name + "_ci"] = list(_stats.accuracy_interval(int(c.sum()), n))
+    group_verdict = make_verdict(
+        3, "head − tail robust accuracy", f"robust accuracy ({attack}) of the head Σ_(i≤{k}) φ_i minus that of "
+        "the tail Σ_(i>k) φ_i; both must be useful; paired bootstrap over test points", diff, ci, threshold=0.0,
+        control="tail robust accuracy", control_value=float(tr.mean()), n=n, min_n=10,
+        saturated=max(hr.mean(), tr.mean()) <= SATURATION,
+        undetermined=None if all(group_useful) else "a group is not useful (clean accuracy not above the majority)",
+        details=details, key="claim3_groups")
+    return [counts_verdict, group_verdict]
+
+
+def _select_confirm(clean, robust, labels, a, b, q, gamma0):
+    """Least robust useful feature on half ``a``; its (clean accuracy − majority, γ) on half ``b``."""
+    on_a, _, _ = useful(clean[:, a], labels[a], q=q)
+    if not on_a.any():
+        return None
+    candidates = np.flatnonzero(on_a)
+    gamma_a = robust[candidates][:, a].mean(axis=1)
+    clean_a = clean[candidates][:, a].mean(axis=1)
+    chosen = candidates[np.lexsort((-clean_a, gamma_a))[0]]        # lowest γ, then highest accuracy
+    return {"feature": int(chosen), "gamma_a": float(robust[chosen, a].mean()),
+            "clean_a": float(clean[chosen, a].mean()), "clean_b": float(clean[chosen, b].mean()),
+            "gamma_b": float(robust[chosen, b].mean()), "majority_b": _stats.majority_rate(labels[b]),
+            "useful_a": int(on_a.sum())}
+
+
+def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float = GAMMA0,
+           attack: str = GAMMA_ATTACK, n_perm: int = 100, seed: int = 0) -> Verdict:
+    r"""Claim 6 (useful non-robust features can be identified): select on one half, confirm on the other.
+
+    On half A of the test points, among features useful after BH, select the least robust one
+    (lowest γ on A). On half B, the statistic is its clean accuracy minus B's majority rate, with
+    a Wilson interval; supported when that interval is above 0, the estimate beats the 95th
+    percentile of the same select-and-confirm statistic under ``n_perm`` label permutations, and
+    the feature is non-robust on B (γ ≤ ``gamma0``). Not supported when the selected feature is
+    robust on B (no useful feature is non-robust) or worse than the majority on B. Undetermined
+    when nothing is useful on A, or the interval straddles 0, or the null is not beaten.
+
+    Args:
+      clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature; the tail group
+        predictor may be appended as one more row.
+      labels: ``(n_test,)`` binary labels.
+    """
+    classes = classify_features(clean_correct, robust_correct, labels, q=q, gamma0=gamma0, attack=attack)
+    clean, robust = np.asarray(clean_correct, float), np.asarray(robust_correct, float)
+    labels = np.asarray(labels)
+    a, b = _stats.split_halves(labels.size, seed=seed)
+    picked = _select_confirm(clean, robust, labels, a, b, q, gamma0)
+    rng = np.random.default_rng(seed + 1)
+    null = []
+    for _ in range(n_perm):
+        permuted = rng.permutation(labels)
+        result = _select_confirm(permuted_correctness(clean, labels, permuted), robust, permuted, a, b, q, gamma0)
+        null.append(np.nan if result is None else result["clean_b"] - result["majority_b"])
+    null = np.asarray(null)
+    null95 = float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else 0.0
+    common = dict(key="claim6", control=f"label-permutation null (95th percentile of {n_perm})", control_value=null95,
+                  threshold=0.0, n=b.size, min_n=10)
+    statistic = "confirmed useful non-robust feature"
+    definition = (f"clean accuracy on held-out half B minus B's majority rate, of the least robust feature among "
+                  f"those useful on half A (BH at q = {q}); non-robust on B means γ ≤ {gamma0} under {attack}; "
+                  "Wilson interval")
+    details = {"null_share_selected": float(np.isfinite(null).mean()), **classes.counts()}
+    if picked is None:
+        return make_verdict(6, statistic, definition, np.nan, (np.nan, np.nan), undetermined=Reason.TOO_FEW,
+                            note="no feature useful on the selection half", details=details, **common)
+    details.update(picked)
+    n_b = b.size
+    low, high = _stats.accuracy_interval(round(picked["clean_b"] * n_b), n_b)
+    estimate = picked["clean_b"] - picked["majority_b"]
+    ci = (low - picked["majority_b"], high - picked["majority_b"])
+    verdict = make_verdict(6, statistic, definition, estimate, ci, details=details, **common)
+    if verdict.decision == Decision.SUPPORTED:
+        if picked["gamma_b"] > gamma0:
+            verdict.decision = Decision.NOT_SUPPORTED
+            verdict.reason = (f"the least robust useful feature is robust on the confirmation half "
+                              f"(γ = {picked['gamma_b']:.2f} > {gamma0})")
+        elif estimate <= null95:
+            verdict.decision = Decision.UNDETERMINED
+            verdict.reason = "does not beat the label-permutation null"
+    return verdict

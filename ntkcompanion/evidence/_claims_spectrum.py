@@ -1,0 +1,150 @@
+r"""Claims 4 and 5: features agree across architectures; robust ones sit at the top of the spectrum.
+
+Claim 4 compares kernels through their top-k eigenfunctions on the same m test points,
+:math:`\psi \in \mathbb{R}^{m \times k}` (see ``similarity``): the overlap
+:math:`O_k(A, B) = \|U_A^\top U_B\|_F^2 / k` of orthonormal bases of their column spaces. NTKs of
+different architectures must agree with each other *more* than with baseline kernels (linear,
+RBF at the median heuristic, NNGP), otherwise the agreement says nothing about the NTK.
+"""
+
+import itertools
+
+import numpy as np
+
+from ntkcompanion.evidence import _stats
+from ntkcompanion.evidence._verdict import Verdict, make_verdict
+from ntkcompanion.evidence._vocabulary import GAMMA_ATTACK, SATURATION
+
+__all__ = ["claim4", "claim5", "subspace_overlap"]
+
+ALPHA = 0.05
+MIN_FEATURES = 5
+
+
+def subspace_overlap(psi_a, psi_b):
+    r""":math:`O_k = \|U_A^\top U_B\|_F^2 / k` for ``psi_a``, ``psi_b`` ``(..., m, k)`` (batched)."""
+    u_a, _ = np.linalg.qr(psi_a)
+    u_b, _ = np.linalg.qr(psi_b)
+    return ((np.swapaxes(u_a, -1, -2) @ u_b) ** 2).sum(axis=(-1, -2)) / psi_a.shape[-1]
+
+
+def _agreement_margin(names, ntks, baselines):
+    """Statistic over resamples: mean NTK–NTK overlap minus the best baseline's mean overlap with the NTKs."""
+    def statistic(*psis):
+        psi = {name: np.swapaxes(p, -1, -2) for name, p in zip(names, psis)}   # (B, m, k)
+        between = np.mean([subspace_overlap(psi[a], psi[b]) for a, b in itertools.combinations(ntks, 2)], axis=0)
+        with_base = np.stack([np.mean([subspace_overlap(psi[t], psi[base]) for t in ntks], axis=0)
+                              for base in baselines])
+        return np.stack([between - with_base.max(axis=0), between, *with_base], axis=-1)
+    return statistic
+
+
+def claim4(eigenfunctions: dict, ntks, baselines, *, profiles: dict | None = None, attack: str = GAMMA_ATTACK,
+           n_boot: int = 300, seed: int = 0) -> list[Verdict]:
+    r"""Claim 4 (features are consistent across architectures): agreement beyond baselines, and profiles.
+
+    *Agreement*: mean top-k overlap between the NTKs minus the largest mean overlap of the NTKs with
+    one baseline kernel; bootstrap over test points (rows of ψ); supported above 0.
+
+    *Profiles* (when ``profiles`` is given): Spearman ρ between two architectures' robustness
+    profiles γ_i over eigen-index, bootstrap CI over features; supported above 0; undetermined as
+    saturated when a profile is constant (e.g. every feature fooled).
+
+    Args:
+      eigenfunctions: ``{name: (m, k)}`` top-k eigenfunction values on the same m test points,
+        for every NTK and baseline.
+      ntks: names of the NTKs (≥ 2); baselines: names of the baseline kernels (≥ 1).
+      profiles: ``{name: (n_features,)}`` γ per eigen-index for two architectures (same indices).
+    """
+    ntks, baselines = list(ntks), list(baselines)
+    if len(ntks) < 2 or not baselines:
+        raise ValueError(f"claim 4 needs ≥ 2 NTKs and ≥ 1 baseline; got ntks={ntks}, baselines={baselines}.")
+    missing = [name for name in ntks + baselines if name not in eigenfunctions]
+    if missing:
+        raise ValueError(f"eigenfunctions lacks {missing}; it has {sorted(eigenfunctions)}.")
+    names = ntks + baselines
+    shapes = {np.shape(eigenfunctions[name]) for name in names}
+    if len(shapes) != 1:
+        raise ValueError(f"every ψ must have the same shape (m, k); got {sorted(shapes)}.")
+    m, k = shapes.pop()
+    psis = [np.swapaxes(np.asarray(eigenfunctions[name], float), 0, 1) for name in names]   # (k, m): points last
+    estimate, (low, high) = _stats.bootstrap(_agreement_margin(names, ntks, baselines), *psis,
+                                             n_boot=n_boot, seed=seed)
+    best = int(np.argmax(estimate[2:]))
+    details = {"k": int(k), "ntk_overlap": float(estimate[1]), "chance_overlap": k / m,
+               "baseline_overlap": {base: float(v) for base, v in zip(baselines, estimate[2:])}}
+    verdicts = [make_verdict(
+        4, "NTK agreement beyond baselines", f"mean top-{k} eigenspace overlap between the NTKs ({', '.join(ntks)}) "
+        "minus the largest mean overlap of the NTKs with one baseline kernel; bootstrap over test points",
+        estimate[0], (low[0], high[0]), threshold=0.0, control=f"overlap with the closest baseline ({baselines[best]})",
+        control_value=float(estimate[2 + best]), n=m, min_n=2 * k, details=details, key="claim4_agreement")]
+    if profiles is not None:
+        (name_a, gamma_a), (name_b, gamma_b) = list(profiles.items())[:2]
+        gamma_a, gamma_b = np.asarray(gamma_a, float), np.asarray(gamma_b, float)
+        rho, ci = _stats.rank_correlation(gamma_a, gamma_b, seed=seed)
+        flat = np.ptp(gamma_a) == 0 or np.ptp(gamma_b) == 0
+        verdicts.append(make_verdict(
+            4, "robustness profiles agree", f"Spearman ρ between the γ-over-index profiles of {name_a} and "
+            f"{name_b} ({attack}); bootstrap over features", rho, ci, threshold=0.0,
+            control="independent profiles", control_value=0.0, n=gamma_a.size, min_n=MIN_FEATURES, saturated=flat,
+            key="claim4_profiles"))
+    return verdicts
+
+
+def claim5(index, robust_accuracy, useful, *, clean_correct_t=None, robust_correct_t=None, labels=None,
+           times=None, attack: str = GAMMA_ATTACK, n_boot: int = _stats.N_BOOT, seed: int = 0) -> list[Verdict]:
+    r"""Claim 5 (robust features sit at the top of the spectrum and are learned early): up to two verdicts.
+
+    *Order*: Spearman ρ between eigen-index and γ among useful features, bootstrap CI over
+    features; supported below 0 (γ falls with index). Undetermined with fewer than five useful
+    features or a constant γ (saturated).
+
+    *Trade-off along t* (when the ``*_t`` arrays are given): the largest robust accuracy of a
+    useful early predictor :math:`f_t` (clean accuracy above the majority, binomial test at 0.05)
+    minus the robust accuracy of :math:`f_\infty`; paired bootstrap over test points (the maximum
+    recomputed on each resample); supported above 0, even when that :math:`f_t` is less accurate
+    clean. Undetermined when no early predictor is useful or every robust accuracy is saturated.
+
+    Args:
+      index: ``(n_features,)`` eigen-indices; robust_accuracy: ``(n_features,)`` γ;
+        useful: ``(n_features,)`` bool (``FeatureClasses.useful``).
+      clean_correct_t, robust_correct_t: ``(n_t, n_test)`` 0/1 of :math:`f_t`, the last row :math:`f_\infty`.
+      labels: ``(n_test,)``; times: ``(n_t,)`` (the last may be ``inf``), for the record.
+    """
+    index, gamma = np.asarray(index, float), np.asarray(robust_accuracy, float)
+    chosen = np.asarray(useful, bool)
+    n_useful = int(chosen.sum())
+    if n_useful >= 2:
+        rho, ci = _stats.rank_correlation(index[chosen], gamma[chosen], n_boot=n_boot, seed=seed)
+    else:
+        rho, ci = np.nan, (np.nan, np.nan)
+    verdicts = [make_verdict(
+        5, "ρ(index, γ) among useful features", f"Spearman rank correlation of eigen-index and γ ({attack}) over "
+        "the useful features; bootstrap over features", rho, ci, threshold=0.0, direction="below",
+        control="no order (ρ = 0)", control_value=0.0, n=n_useful, min_n=MIN_FEATURES,
+        saturated=n_useful >= MIN_FEATURES and np.ptp(gamma[chosen]) == 0, key="claim5_order")]
+    if clean_correct_t is None:
+        return verdicts
+    clean_t, robust_t = np.asarray(clean_correct_t, float), np.asarray(robust_correct_t, float)
+    n = clean_t.shape[1]
+    majority = _stats.majority_rate(labels)
+    early_useful = _stats.binomial_pvalues(clean_t[:-1].sum(axis=1), n, majority) < ALPHA
+    rows = np.flatnonzero(early_useful)
+
+    def gain(r):
+        early = r[..., rows, :].mean(-1) if rows.size else np.full(r.shape[:-2] + (1,), np.nan)
+        return early.max(-1) - r[..., -1, :].mean(-1)
+    estimate, ci = _stats.bootstrap(gain, robust_t, n_boot=n_boot, seed=seed)
+    acc = robust_t.mean(axis=1)
+    verdicts.append(make_verdict(
+        5, "early f_t robust-accuracy gain", f"largest robust accuracy ({attack}) of a useful early f_t minus that "
+        "of f_∞; paired bootstrap over test points", estimate, ci, threshold=0.0,
+        control="robust accuracy of f_∞", control_value=float(acc[-1]), n=n, min_n=10,
+        saturated=bool((acc <= SATURATION).all()),
+        undetermined=None if rows.size else "no early f_t is useful", key="claim5_tradeoff",
+        details={"times": [None if not np.isfinite(t) else float(t) for t in np.asarray(
+            times if times is not None else np.arange(acc.size), float)],
+            "clean_accuracy": clean_t.mean(axis=1).tolist(), "robust_accuracy": acc.tolist()}))
+    return verdicts
+
+

@@ -1,0 +1,270 @@
+"""Every claim's decision function, driven to supported, not supported and undetermined on planted data."""
+
+import numpy as np
+import pytest
+
+from ntkcompanion import evidence as ev
+from ntkcompanion.evidence import claims
+
+SUP, NOT, UND = ev.Decision.SUPPORTED, ev.Decision.NOT_SUPPORTED, ev.Decision.UNDETERMINED
+FAST = {"n_boot": 300}
+
+
+def bernoulli(rates, n, seed):
+    """0/1 array of shape ``rates.shape + (n,)`` with the given per-row success rates."""
+    rates = np.asarray(rates, float)
+    return (np.random.default_rng(seed).random(rates.shape + (n,)) < rates[..., None]).astype(float)
+
+
+LABELS = np.repeat([-1, 1], 200)               # 400 balanced test points: majority rate 0.5
+EPS = np.linspace(0.0, 0.3, 7)
+
+
+# --- claim 1 ----------------------------------------------------------------------------------
+
+def test_claim1_states():
+    noise = bernoulli(np.full(7, 0.95), 400, 1)
+    attacked = bernoulli(np.linspace(0.95, 0.0, 7), 400, 2)
+    verdict = claims.claim1(EPS, attacked, noise, LABELS, **FAST)
+    assert verdict.decision == SUP and verdict.ci[0] > 0.10
+    assert 0.1 < verdict.details["eps_half"] < 0.2
+    # An "attack" no stronger than noise of the same size.
+    curve = np.linspace(0.95, 0.05, 7)
+    verdict = claims.claim1(EPS, bernoulli(curve, 1000, 3), bernoulli(curve, 1000, 4), np.repeat([0, 1], 500), **FAST)
+    assert verdict.decision == NOT
+    # A predictor at chance has nothing to attack.
+    verdict = claims.claim1(EPS, bernoulli(np.linspace(0.5, 0.0, 7), 400, 5), noise, LABELS, **FAST)
+    assert verdict.decision == UND and verdict.reason == "clean accuracy not above the majority rate"
+    # Noise this large already destroys the images: saturated.
+    dead = bernoulli(np.r_[0.95, np.zeros(6)], 400, 6)
+    verdict = claims.claim1(EPS, attacked, dead, LABELS, **FAST)
+    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+    # A small effect on few points: the interval straddles the threshold.
+    few = np.repeat([0, 1], 20)
+    verdict = claims.claim1(EPS, bernoulli(np.linspace(0.95, 0.3, 7), 40, 7),
+                            bernoulli(np.linspace(0.95, 0.5, 7), 40, 8), few, **FAST)
+    assert verdict.decision == UND and verdict.reason == ev.Reason.STRADDLES
+
+
+# --- claim 2 ----------------------------------------------------------------------------------
+
+WIDTHS = [16, 64, 256, 1024, 4096]
+
+
+def transfer_run(net_rates, kernel_rate=0.1, noise_rate=0.9, unrelated_rate=0.8, n=400):
+    shape = (len(WIDTHS), 3)
+    return dict(widths=WIDTHS,
+                net_adv_correct=bernoulli(np.broadcast_to(np.asarray(net_rates)[:, None], shape), n, 1),
+                kernel_adv_correct=bernoulli(kernel_rate, n, 2),
+                net_noise_correct=bernoulli(np.full(shape, noise_rate), n, 3),
+                net_unrelated_correct=bernoulli(np.full(shape, unrelated_rate), n, 4), **FAST)
+
+
+def test_claim2_states():
+    transfer, trend = claims.claim2(**transfer_run([0.6, 0.45, 0.3, 0.2, 0.12]))
+    assert transfer.decision == SUP and trend.decision == SUP
+    assert (transfer.key, trend.key) == ("claim2_transfer", "claim2_trend")    # distinct glue names
+    # Wider nets drift away from the kernel, and the widest resists the kernel's examples as well
+    # better than it resists an unrelated model's.
+    transfer, trend = claims.claim2(**transfer_run([0.12, 0.2, 0.3, 0.45, 0.6], unrelated_rate=0.5))
+    assert trend.decision == NOT and transfer.decision == NOT
+    # Everything fooled at every width: transfer is perfect but the trend cannot show.
+    transfer, trend = claims.claim2(**transfer_run([0.0] * 5, kernel_rate=0.0))
+    assert transfer.decision == SUP
+    assert trend.decision == UND and trend.reason == ev.Reason.SATURATED
+    assert trend.details["widths"] == WIDTHS and transfer.details["share_fooled_transfer"][-1] == 1.0
+
+
+# --- claim 3 ----------------------------------------------------------------------------------
+
+def feature_rows(clean_rates, robust_rates, n=400, seed=0):
+    return bernoulli(clean_rates, n, seed), bernoulli(robust_rates, n, seed + 1)
+
+
+MIXED = ([0.85] * 5 + [0.8] * 5 + [0.5] * 20, [0.6] * 5 + [0.0] * 5 + [0.3] * 20)
+
+
+def groups(head=(0.9, 0.5), tail=(0.85, 0.01), n=400):
+    return dict(head_clean=bernoulli(head[0], n, 11), head_robust=bernoulli(head[1], n, 12),
+                tail_clean=bernoulli(tail[0], n, 13), tail_robust=bernoulli(tail[1], n, 14), k=10)
+
+
+def test_claim3_states():
+    clean, robust = feature_rows(*MIXED)
+    counts, group = claims.claim3(clean, robust, LABELS, **groups(), **FAST)
+    assert counts.decision == SUP and counts.details["useful_robust"] == 5
+    assert counts.details["useful_non_robust"] == 5 and counts.control_value <= 2
+    assert group.decision == SUP
+    # Every useful feature robust; the tail more robust than the head.
+    clean, robust = feature_rows([0.85] * 10 + [0.5] * 20, [0.6] * 10 + [0.3] * 20)
+    counts, group = claims.claim3(clean, robust, LABELS, **groups(head=(0.9, 0.1), tail=(0.85, 0.4)), **FAST)
+    assert counts.decision == NOT and group.decision == NOT
+    # Nothing useful; a tail at chance; both groups fooled everywhere.
+    clean, robust = feature_rows([0.5] * 30, [0.3] * 30)
+    counts, group = claims.claim3(clean, robust, LABELS, **groups(tail=(0.5, 0.0)), **FAST)
+    assert counts.decision == UND and counts.reason.startswith(ev.Reason.TOO_FEW)
+    assert group.decision == UND and "not useful" in group.reason
+    _, group = claims.claim3(*feature_rows(*MIXED), LABELS, **groups(head=(0.9, 0.0), tail=(0.85, 0.0)), **FAST)
+    assert group.decision == UND and group.reason == ev.Reason.SATURATED
+
+
+def test_claim3_and_6_find_nothing_when_labels_are_permuted():
+    from test_evidence import eigen_feature_correctness
+
+    clean, labels = eigen_feature_correctness(permute_labels=True)
+    robust = np.zeros_like(clean)
+    group = dict(head_clean=clean[:5].max(0), head_robust=robust[0], tail_clean=clean[5:].max(0),
+                 tail_robust=robust[0], k=5)
+    counts, _ = claims.claim3(clean, robust, labels, **group, **FAST)
+    assert counts.details["useful"] == 0 and counts.decision != SUP
+    verdict = claims.claim6(clean, robust, labels, n_perm=30)
+    assert verdict.decision != SUP and "feature" not in verdict.details
+
+
+# --- claim 4 ----------------------------------------------------------------------------------
+
+def random_psi(seed, m=200, k=10):
+    return np.random.default_rng(seed).normal(size=(m, k))
+
+
+def rotated(psi, seed, noise=0.1):
+    rng = np.random.default_rng(seed)
+    q, _ = np.linalg.qr(rng.normal(size=(psi.shape[1],) * 2))
+    return psi @ q + noise * rng.normal(size=psi.shape)
+
+
+BASELINES = {"linear": random_psi(101), "rbf": random_psi(102), "nngp": random_psi(103)}
+
+
+def claim4_run(ntk_a, ntk_b, m=200, **kwargs):
+    psi = {"fc": ntk_a, "conv": ntk_b, **{k: v[:m] for k, v in BASELINES.items()}}
+    return claims.claim4(psi, ["fc", "conv"], list(BASELINES), n_boot=100, **kwargs)
+
+
+def test_claim4_agreement_states():
+    shared = random_psi(1)
+    assert claim4_run(rotated(shared, 2), rotated(shared, 3))[0].decision == SUP
+    # One "NTK" is the linear kernel in disguise, the other unrelated: they agree less than with a baseline.
+    assert claim4_run(rotated(BASELINES["linear"], 4), random_psi(5))[0].decision == NOT
+    # Too few test points for a top-10 subspace.
+    verdict = claim4_run(random_psi(6, m=15), random_psi(7, m=15), m=15)[0]
+    assert verdict.decision == UND and verdict.reason == ev.Reason.TOO_FEW
+
+
+def test_two_unrelated_random_kernels_do_not_pass_claim4():
+    for seed in range(3):
+        verdict = claim4_run(random_psi(10 + seed), random_psi(20 + seed))[0]
+        assert verdict.decision != SUP
+
+
+def test_claim4_profile_states():
+    shared = random_psi(1)
+    gamma = np.linspace(0.6, 0.0, 40)
+    rng = np.random.default_rng(8)
+
+    def profile(other):
+        return claim4_run(rotated(shared, 2), rotated(shared, 3), profiles={"fc": gamma, "conv": other})[1]
+    assert profile(gamma + rng.normal(0, 0.05, 40)).decision == SUP
+    assert profile(gamma[::-1] + rng.normal(0, 0.05, 40)).decision == NOT
+    verdict = profile(np.zeros(40))
+    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+
+
+# --- claim 5 ----------------------------------------------------------------------------------
+
+def test_claim5_order_states():
+    index = np.arange(40)
+    rng = np.random.default_rng(9)
+    falling = np.linspace(0.6, 0.0, 40) + rng.normal(0, 0.05, 40)
+    all_useful = np.ones(40, bool)
+    assert claims.claim5(index, falling, all_useful, **FAST)[0].decision == SUP
+    assert claims.claim5(index, falling[::-1], all_useful, **FAST)[0].decision == NOT
+    verdict = claims.claim5(index, falling, index < 3, **FAST)[0]
+    assert verdict.decision == UND and verdict.reason == ev.Reason.TOO_FEW
+    verdict = claims.claim5(index, np.zeros(40), all_useful, **FAST)[0]
+    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+
+
+def tradeoff(clean_rates, robust_rates):
+    return claims.claim5(np.arange(10), np.linspace(0.5, 0, 10), np.ones(10, bool),
+                         clean_correct_t=bernoulli(clean_rates, 400, 1),
+                         robust_correct_t=bernoulli(robust_rates, 400, 2),
+                         labels=LABELS, times=[1, 10, 100, np.inf], **FAST)[1]
+
+
+def test_claim5_tradeoff_states():
+    # The issue's second task: an early f_t at clean 0.74 / robust 0.415 against f_∞ at 0.845 / 0.0.
+    verdict = tradeoff([0.74, 0.8, 0.83, 0.845], [0.415, 0.2, 0.05, 0.0])
+    assert verdict.decision == SUP and verdict.details["times"][-1] is None
+    assert tradeoff([0.74, 0.8, 0.83, 0.845], [0.0, 0.05, 0.1, 0.3]).decision == NOT
+    verdict = tradeoff([0.74, 0.8, 0.83, 0.845], [0.0, 0.0, 0.0, 0.0])
+    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+    verdict = tradeoff([0.5, 0.5, 0.5, 0.845], [0.4, 0.4, 0.4, 0.0])
+    assert verdict.decision == UND and verdict.reason == "no early f_t is useful"
+
+
+# --- claim 6 ----------------------------------------------------------------------------------
+
+def test_claim6_states():
+    clean, robust = feature_rows(*MIXED)
+    verdict = claims.claim6(clean, robust, LABELS, n_perm=50)
+    assert verdict.decision == SUP and 5 <= verdict.details["feature"] < 10
+    assert verdict.control_value < verdict.estimate
+    # Useful features exist, but every one of them is robust.
+    clean, robust = feature_rows([0.85] * 10 + [0.5] * 20, [0.6] * 10 + [0.3] * 20)
+    verdict = claims.claim6(clean, robust, LABELS, n_perm=50)
+    assert verdict.decision == NOT and "robust on the confirmation half" in verdict.reason
+    clean, robust = feature_rows([0.5] * 30, [0.0] * 30)
+    verdict = claims.claim6(clean, robust, LABELS, n_perm=50)
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.TOO_FEW)
+
+
+# --- claim 7 ----------------------------------------------------------------------------------
+
+SWITCH = [0, 5, 10, 20, 40]
+SLOW = np.array([[0.80, 0.90, 0.93, 0.96, 0.97]] * 3)      # lazy (within 0.02 of 0.97) from epoch 20
+FAST_LAZY = np.array([[0.50, 0.60, 0.69, 0.70, 0.70], [0.5, 0.69, 0.7, 0.7, 0.7], [0.5, 0.6, 0.69, 0.7, 0.7]])
+
+
+def linearisation(std, adv, seeds=3):
+    return claims.claim7(switch_epochs=SWITCH, linearised_standard=std[:seeds], full_standard=std[:seeds, -1],
+                         linearised_adversarial=adv[:seeds], full_adversarial=adv[:seeds, -1])[0]
+
+
+def test_claim7_linearisation_states():
+    assert claims.lazy_epochs(SWITCH, FAST_LAZY, FAST_LAZY[:, -1]).tolist() == [10, 5, 10]
+    assert linearisation(SLOW, FAST_LAZY).decision == SUP
+    assert linearisation(FAST_LAZY, SLOW).decision == NOT
+    verdict = linearisation(SLOW, FAST_LAZY, seeds=1)
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.TOO_FEW)
+    verdict = linearisation(SLOW, SLOW)
+    assert verdict.decision == UND and verdict.reason == ev.Reason.TIE
+    never = np.array([[0.5, 0.6, 0.7, 0.8, 0.9]] * 3)
+    verdict = claims.claim7(switch_epochs=SWITCH, linearised_standard=never, full_standard=np.full(3, 0.97),
+                            linearised_adversarial=never, full_adversarial=np.full(3, 0.97))[0]
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.SATURATED)
+
+
+def test_claim7_velocity_and_mass_states():
+    rng = np.random.default_rng(10)
+    high, low = 0.5 + 0.02 * rng.normal(size=(3, 30)), 0.2 + 0.02 * rng.normal(size=(3, 30))
+    velocity, mass = claims.claim7(velocity_standard=high, velocity_adversarial=low, topk_standard=low,
+                                   topk_adversarial=high, transient=5, k=10)
+    assert velocity.decision == SUP and mass.decision == SUP and "top-10" in mass.statistic
+    assert {velocity.key, mass.key} == {"claim7_velocity", "claim7_topk"}
+    velocity, mass = claims.claim7(velocity_standard=low, velocity_adversarial=high, topk_standard=high,
+                                   topk_adversarial=low, transient=5)
+    assert velocity.decision == NOT and mass.decision == NOT
+    (mass,) = claims.claim7(topk_standard=np.ones((3, 30)), topk_adversarial=np.ones((3, 30)), transient=5)
+    assert mass.decision == UND and mass.reason == ev.Reason.SATURATED
+    (velocity,) = claims.claim7(velocity_standard=high[:1], velocity_adversarial=low[:1], transient=5)
+    assert velocity.decision == UND and velocity.reason.startswith(ev.Reason.TOO_FEW)
+    with pytest.raises(ValueError, match="transient"):
+        claims.claim7(velocity_standard=high, velocity_adversarial=low, transient=30)
+
+
+def test_threshold_sensitivity_moves_the_decision():
+    noise = bernoulli(np.full(7, 0.95), 400, 1)
+    attacked = bernoulli(np.linspace(0.95, 0.0, 7), 400, 2)
+    rows = claims.threshold_sensitivity(claims.claim1, "threshold", [0.1, 0.9], EPS, attacked, noise, LABELS, **FAST)
+    assert [row["decision"] for row in rows] == [SUP, NOT]
