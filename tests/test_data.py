@@ -1,4 +1,8 @@
-"""Tests for ntkcompanion.data: the embedded subset, verified full datasets, tasks, downloads."""
+"""Tests for ntkcompanion.data: the embedded data, verified full datasets, tasks, downloads.
+
+A reader's own .npz files are tested in test_data_npz.py, the decoded cache in
+test_data_cache.py.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +11,23 @@ import dataclasses
 import hashlib
 import http.server
 import io
-import os
+import json
 from pathlib import Path
 import pickle
 import re
-import subprocess
 import tarfile
 import threading
 
 import numpy as np
 import pytest
 
+from _datasets import IDX_NAMES, link_official
 from ntkcompanion import data
-from ntkcompanion.data import _readers, _task
-from ntkcompanion.data._registry import FileEntry, REGISTRY
+from ntkcompanion.data import _describe, _readers, _task
+from ntkcompanion.data._registry import CLASS_COUNTS, FileEntry, REGISTRY
 
 ROOT = Path(__file__).resolve().parents[1]
 PROVISION = ROOT / "scripts" / "provision_test_data.sh"
-IDX_NAMES = ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz",
-             "t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz")
 
 
 # ----------------------------------------------------------------------------- fixtures
@@ -36,37 +38,6 @@ def isolated_data_dir(tmp_path, monkeypatch):
     """Every test gets an empty data dir of its own: no test reads or writes the user's cache."""
     folder = tmp_path / "data"
     monkeypatch.setenv("NTKCOMPANION_DATA_DIR", str(folder))
-    return folder
-
-
-@pytest.fixture(scope="session")
-def official_files() -> Path:
-    """The official MNIST / Fashion-MNIST files, laid out as DEST/<dataset>/<name>.gz.
-
-    From $NTKCOMPANION_TEST_DATA (set by the Makefile and CI), else provisioned here
-    into a cache dir. Failing to get them fails the tests that need them: skipping
-    would hide exactly the checks they exist for.
-    """
-    dest = os.environ.get("NTKCOMPANION_TEST_DATA")
-    if not dest:
-        import pooch
-
-        dest = str(Path(pooch.os_cache("ntkcompanion")) / "test-data")
-    result = subprocess.run(["bash", str(PROVISION), dest], capture_output=True, text=True)
-    if result.returncode != 0:
-        pytest.fail(f"Could not provision the official MNIST/Fashion-MNIST files into {dest} "
-                    f"with {PROVISION} (exit {result.returncode}):\n{result.stderr}\n"
-                    f"Run it by hand, or set NTKCOMPANION_TEST_DATA to a directory that "
-                    f"holds them.")
-    return Path(dest)
-
-
-def _link_dataset(official_files: Path, data_folder: Path, dataset: str) -> Path:
-    """Symlinks the official files into the test's own data dir, so caches land there."""
-    folder = data_folder / dataset
-    folder.mkdir(parents=True, exist_ok=True)
-    for name in IDX_NAMES:
-        (folder / name).symlink_to(official_files / dataset / name)
     return folder
 
 
@@ -141,7 +112,7 @@ def test_data_dir_env_override_and_default(monkeypatch, tmp_path):
 def test_docstring_examples():
     import doctest
 
-    for module in (_readers, _task):
+    for module in (_describe, _readers, _task):
         assert doctest.testmod(module).failed == 0, module.__name__
 
 
@@ -154,25 +125,57 @@ def test_provision_script_hashes_match_registry():
         assert in_script == in_registry
 
 
-# ----------------------------------------------------------------------------- embedded subset
+# ----------------------------------------------------------------------------- embedded data
+
+# Official MNIST test set: images per digit 0..9 (LeCun et al.'s published split).
+MNIST_TEST_COUNTS = (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009)
+DATA_DIR = ROOT / "ntkcompanion" / "_data"
 
 
 def test_embedded_splits():
-    for split, n in (("train", 4000), ("test", 1000)):
-        images, labels = data.load_split("mnist_embedded", split)
-        assert images.shape == (n, 28, 28, 1) and images.dtype == np.uint8
-        assert labels.shape == (n,) and labels.dtype == np.int64
-        np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, n // 10))
-        assert images.max() > 200  # real digits, not blank
+    images, labels = data.load_split("mnist_embedded", "train")
+    assert images.shape == (10000, 28, 28, 1) and images.dtype == np.uint8
+    assert labels.shape == (10000,) and labels.dtype == np.int64
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), np.full(10, 1000))
+    images, labels = data.load_split("mnist_embedded", "test")
+    assert images.shape == (10000, 28, 28, 1) and images.dtype == np.uint8
+    np.testing.assert_array_equal(np.bincount(labels, minlength=10), MNIST_TEST_COUNTS)
+    assert images.max() > 200  # real digits, not blank
 
 
-def test_embedded_provenance():
+def test_embedded_provenance_matches_files():
     record = data.embedded_provenance()
-    assert record["counts"]["train"] == {str(d): 400 for d in range(10)}
-    assert record["counts"]["test"] == {str(d): 100 for d in range(10)}
+    assert record["counts"]["train"] == {str(d): 1000 for d in range(10)}
+    assert record["counts"]["test"] == {str(d): c for d, c in enumerate(MNIST_TEST_COUNTS)}
     assert "CC BY-SA 3.0" in record["licence"] and "LeCun" in record["licence"]
     assert set(record["sources"]) == set(IDX_NAMES)
-    assert record["npz_bytes"] < 2_000_000
+    for name, source in record["sources"].items():
+        assert source["published_sha256"] == REGISTRY["mnist"][name].sha256
+        assert source["payload_sha256"] == REGISTRY["mnist"][name].payload_sha256
+    assert record["seed"] == 20220524 and "1000 images per digit" in record["selection"]["train"]
+    # The shipped files are the ones the record describes, byte for byte.
+    raw = (DATA_DIR / record["npz"]).read_bytes()
+    assert _sha256(raw) == record["npz_sha256"] and len(raw) == record["npz_bytes"]
+    assert len(raw) < 4_000_000  # "a few MB": the two official test files alone are 1.6 MB
+    with np.load(io.BytesIO(raw), allow_pickle=False) as arrays:
+        assert set(arrays.files) == set(record["arrays"])
+        for key, meta in record["arrays"].items():
+            array = arrays[key]
+            assert (str(array.dtype), list(array.shape)) == (meta["dtype"], meta["shape"])
+            assert _sha256(np.ascontiguousarray(array).tobytes()) == meta["sha256"]
+        np.testing.assert_array_equal(arrays["idx_test"], np.arange(10000))
+        assert len(np.unique(arrays["idx_train"])) == 10000
+    assert json.loads((DATA_DIR / "mnist_subset.json").read_text()) == record
+
+
+def test_embedded_data_is_package_data():
+    """The wheel and sdist take ``ntkcompanion/_data/*`` from pyproject's package-data."""
+    import tomllib
+
+    config = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    patterns = config["tool"]["setuptools"]["package-data"]["ntkcompanion"]
+    shipped = {p.name for pattern in patterns for p in (ROOT / "ntkcompanion").glob(pattern)}
+    assert {"mnist_subset.npz", "mnist_subset.json"} <= shipped
 
 
 def test_embedded_checksum_is_enforced(monkeypatch):
@@ -274,23 +277,24 @@ def test_task_is_frozen():
 
 
 @pytest.mark.parametrize("kwargs, parameter", [
-    (dict(dataset="imagenet"), "dataset"),
-    (dict(classes=[0, 10]), "classes"),
-    (dict(classes=[-1, 0]), "classes"),
-    (dict(classes=["0", "cat"]), "classes"),
-    (dict(classes=[3, 3]), "classes"),
-    (dict(classes=["3", 3]), "classes"),
-    (dict(classes=[4]), "classes"),
-    (dict(classes="01"), "classes"),
-    (dict(classes=[True, False]), "classes"),
-    (dict(n_train=0), "n_train"),
-    (dict(n_train=-5), "n_train"),
-    (dict(n_train=2.5), "n_train"),
-    (dict(n_test=0), "n_test"),
-    (dict(seed=-1), "seed"),
-    (dict(seed="a"), "seed"),
-    (dict(n_train=801), "n_train"),   # only 800 embedded train images of digits 0 and 1
-    (dict(n_test=201), "n_test"),
+    (dict(dataset="imagenet"), "DATASET"),
+    (dict(dataset=3), "DATASET"),
+    (dict(classes=[0, 10]), "CLASSES"),
+    (dict(classes=[-1, 0]), "CLASSES"),
+    (dict(classes=["0", "cat"]), "CLASSES"),
+    (dict(classes=[3, 3]), "CLASSES"),
+    (dict(classes=["3", 3]), "CLASSES"),
+    (dict(classes=[4]), "CLASSES"),
+    (dict(classes="01"), "CLASSES"),
+    (dict(classes=[True, False]), "CLASSES"),
+    (dict(n_train=0), "N_TRAIN"),
+    (dict(n_train=-5), "N_TRAIN"),
+    (dict(n_train=2.5), "N_TRAIN"),
+    (dict(n_test=0), "N_TEST"),
+    (dict(seed=-1), "SEED"),
+    (dict(seed="a"), "SEED"),
+    (dict(n_train=2001), "N_TRAIN"),   # 2,000 embedded train images of digits 0 and 1
+    (dict(n_test=2116), "N_TEST"),     # 980 + 1,135 official test images of 0 and 1
 ])
 def test_bad_task_arguments(kwargs, parameter):
     with pytest.raises(ValueError, match=rf"^{parameter} = "):
@@ -298,32 +302,91 @@ def test_bad_task_arguments(kwargs, parameter):
 
 
 def test_bad_arguments_fail_before_any_file_access(isolated_data_dir):
-    with pytest.raises(ValueError, match="^classes = .*airplane"):
+    with pytest.raises(ValueError, match="^CLASSES = .*airplane"):
         data.load_task("cifar10", classes=["airplane", "jet"])
-    with pytest.raises(ValueError, match="^n_train = "):
+    with pytest.raises(ValueError, match="^N_TRAIN = "):
         data.load_task("mnist", n_train=0)
+    with pytest.raises(ValueError, match="^N_TRAIN = 60001 .* only 60000"):
+        data.load_task("mnist", classes=[], n_train=60_001)
     assert not isolated_data_dir.exists()  # no download was even attempted
 
 
 @pytest.mark.parametrize("dataset, split, parameter", [
-    ("svhn", "train", "dataset"), ("mnist_embedded", "val", "split"), ("mnist", None, "split")])
+    ("svhn", "train", "DATASET"), ("mnist_embedded", "val", "split"), ("mnist", None, "split")])
 def test_bad_split_arguments(dataset, split, parameter):
     with pytest.raises(ValueError, match=rf"^{parameter} = "):
         data.load_split(dataset, split)
 
 
 def test_n_train_too_large_names_availability():
-    with pytest.raises(ValueError, match=r"n_train = 900 .* only 800 examples"):
-        data.load_task(n_train=900)
+    with pytest.raises(ValueError, match=r"^N_TRAIN = 2100 .* only 2000 examples .*'0', '1'"):
+        data.load_task(n_train=2100)
+
+
+@pytest.mark.parametrize("names, kwargs, parameter", [
+    ({"n_test": "N_TEST_MULTI"}, dict(classes=[], n_test=10_001), "N_TEST_MULTI"),
+    ({"n_train": "N_TRAIN_MULTI"}, dict(n_train=0), "N_TRAIN_MULTI"),
+    ({"classes": "BINARY_CLASSES"}, dict(classes=[3]), "BINARY_CLASSES"),
+    ({"classes": "MULTI_CLASSES"}, dict(classes=["3", "x"]), "MULTI_CLASSES"),
+    ({"dataset": "DATA"}, dict(dataset="svhn"), "DATA"),
+    ({"seed": "DATA_SEED"}, dict(seed=-2), "DATA_SEED"),
+    ({"classes": "BINARY_CLASSES"}, dict(n_test=0), "N_TEST"),  # the others keep defaults
+])
+def test_errors_name_the_notebook_parameter(names, kwargs, parameter):
+    with pytest.raises(ValueError, match=rf"^{parameter} = "):
+        data.load_task(names=names, **kwargs)
+
+
+def test_unknown_parameter_name_key():
+    with pytest.raises(ValueError, match="names has unknown key.*'n_tests'"):
+        data.load_task(names={"n_tests": "N_TEST"})
+
+
+def test_describe_builtins_match_their_data(official_files, isolated_data_dir):
+    embedded = data.describe("mnist_embedded")
+    assert embedded.image_shape == (28, 28, 1) and embedded.builtin
+    assert embedded.test_counts == MNIST_TEST_COUNTS and embedded.train_counts == (1000,) * 10
+    assert embedded.available("test", [0, 1]) == 2115 and embedded.available("train") == 10000
+    for dataset in ("mnist", "fashion_mnist"):
+        link_official(official_files, isolated_data_dir, dataset)
+        info = data.describe(dataset)
+        for split in ("train", "test"):
+            images, labels = data.load_split(dataset, split)
+            assert images.shape[1:] == info.image_shape
+            assert tuple(np.bincount(labels)) == CLASS_COUNTS[dataset][split]
+    cifar = data.describe("cifar10")
+    assert cifar.image_shape == (32, 32, 3) and cifar.class_names[:2] == ("airplane", "automobile")
+    assert cifar.available("train", cifar.class_ids(["airplane", "automobile"])) == 10000
+
+
+def test_require_local(official_files, isolated_data_dir, tmp_path):
+    assert data.require_local("mnist_embedded") == []
+    with pytest.raises(data.MissingDataError) as error:
+        data.require_local("cifar10")
+    message = str(error.value)
+    assert "cifar-10-python.tar.gz" in message and str(isolated_data_dir / "cifar10") in message
+    assert message.startswith("DATASET = 'cifar10'")
+    folder = link_official(official_files, isolated_data_dir, "mnist")
+    assert {p.name for p in data.require_local("mnist")} == set(IDX_NAMES)
+    (folder / "t10k-labels-idx1-ubyte.gz").unlink()
+    (folder / "train-images-idx3-ubyte.gz").unlink()
+    with pytest.raises(data.MissingDataError) as error:
+        data.require_local("mnist")
+    message = str(error.value)
+    assert "t10k-labels-idx1-ubyte.gz" in message and "train-images-idx3-ubyte.gz" in message
+    assert "t10k-images" not in message.split("Sources")[0]  # present files are not listed
+    with pytest.raises(data.MissingDataError, match="no file .*absent.npz"):
+        data.require_local(tmp_path / "absent.npz")
+    with pytest.raises(ValueError, match="^DATASET = 'svhn'"):
+        data.require_local("svhn")
 
 
 # ----------------------------------------------------------------------------- full datasets
 
 
-def test_full_mnist_equals_embedded_subset(official_files, isolated_data_dir):
-    _link_dataset(official_files, isolated_data_dir, "mnist")
-    indices = dict(np.load(io.BytesIO(
-        (ROOT / "ntkcompanion" / "_data" / "mnist_subset.npz").read_bytes())))
+def test_full_mnist_equals_embedded_data(official_files, isolated_data_dir):
+    link_official(official_files, isolated_data_dir, "mnist")
+    indices = dict(np.load(io.BytesIO((DATA_DIR / "mnist_subset.npz").read_bytes())))
     for split, n in (("train", 60000), ("test", 10000)):
         images, labels = data.load_split("mnist", split)
         assert images.shape == (n, 28, 28, 1) and images.dtype == np.uint8
@@ -333,13 +396,13 @@ def test_full_mnist_equals_embedded_subset(official_files, isolated_data_dir):
         np.testing.assert_array_equal(images[idx], sub_images)
         np.testing.assert_array_equal(labels[idx], sub_labels)
     # The second load comes from the decoded cache, after re-verifying the raw files.
-    assert (isolated_data_dir / "mnist" / "_decoded_v1_test.npz").exists()
+    assert (isolated_data_dir / "mnist" / "_decoded_v2_test.npz").exists()
     again, _ = data.load_split("mnist", "test")
     np.testing.assert_array_equal(again, images)
 
 
 def test_fashion_mnist_from_recompressed_debian_files(official_files, isolated_data_dir):
-    folder = _link_dataset(official_files, isolated_data_dir, "fashion_mnist")
+    folder = link_official(official_files, isolated_data_dir, "fashion_mnist")
     entry = REGISTRY["fashion_mnist"]["t10k-images-idx3-ubyte.gz"]
     # Debian's bytes differ from the published file: acceptance is by payload hash.
     placed = (folder / "t10k-images-idx3-ubyte.gz").read_bytes()
@@ -353,7 +416,7 @@ def test_fashion_mnist_from_recompressed_debian_files(official_files, isolated_d
 
 
 def test_corrupted_file_is_rejected(official_files, isolated_data_dir):
-    folder = _link_dataset(official_files, isolated_data_dir, "mnist")
+    folder = link_official(official_files, isolated_data_dir, "mnist")
     data.load_split("mnist", "test")  # builds a decoded cache from the good files
     target = folder / "t10k-labels-idx1-ubyte.gz"
     raw = bytearray(target.read_bytes())

@@ -1,12 +1,19 @@
 """The data directory, verification of placed files, and checked downloads.
 
 Layout: ``data_dir() / dataset / file_name`` for the raw files as published, and
-``data_dir() / dataset / _decoded_v1_{split}.npz`` for decoded arrays. A raw file is
+``data_dir() / dataset / _decoded_v2_{split}.npz`` for decoded arrays. A raw file is
 trusted only if its SHA-256 (or, for ``.gz``, its payload's SHA-256) is the pinned
 one; it is checked on every load, so a file corrupted after a first good run is
 still refused. Downloads go through ``pooch.retrieve``, which writes to a temporary
 file in the same directory and moves it into place only after the hash matched, so
 an interrupted or wrong download leaves nothing a later run would trust.
+
+The decoded cache only saves decoding time, so it is never trusted blindly: it records
+the SHA-256 of the raw files it was decoded from and a SHA-256 of its own arrays, and a
+cache that is unreadable, truncated, decoded from other files or whose arrays do not
+match their checksum is discarded (with a one-line ``DataCacheNotice``) and rebuilt. A
+data directory that cannot be written to works from the verified raw files, decoding
+on every load.
 """
 
 from __future__ import annotations
@@ -15,18 +22,25 @@ import gzip
 import hashlib
 import os
 from pathlib import Path
-import tempfile
+import warnings
 
 import numpy as np
 
+from ntkcompanion import _io
 from ntkcompanion.data._registry import FileEntry, REGISTRY
 
 _ENV_VAR = "NTKCOMPANION_DATA_DIR"
 _BLOCK = 1 << 20
+CACHE_VERSION = "v2"
+_CACHE_KEYS = {"images", "labels", "raw_sha256", "arrays_sha256"}
 
 
 class DataIntegrityError(RuntimeError):
     """A data file is missing, corrupt, or could not be downloaded intact."""
+
+
+class DataCacheNotice(UserWarning):
+    """The decoded-data cache was discarded or could not be written; loading goes on."""
 
 
 def data_dir() -> Path:
@@ -71,21 +85,25 @@ def payload_sha256(path: Path) -> str | None:
         return None
 
 
-def verify(path: Path, entry: FileEntry) -> None:
+def verify(path: Path, entry: FileEntry) -> str:
     """Raises ``DataIntegrityError`` unless ``path`` holds the pinned file or its payload.
 
     Args:
       path: a file claimed to be ``entry``'s file.
       entry: the registry entry with the pinned hashes.
+
+    Returns:
+      The SHA-256 of the file's bytes as placed (the published file's, or that of a
+      re-compressed copy whose payload matched).
     """
     actual = file_sha256(path)
     if actual == entry.sha256:
-        return
+        return actual
     actual_payload = None
     if entry.payload_sha256 is not None:
         actual_payload = payload_sha256(path)
         if actual_payload == entry.payload_sha256:
-            return
+            return actual
     payload_note = ""
     if entry.payload_sha256 is not None:
         payload_note = (f"; decompressed payload SHA-256 {actual_payload or '(not valid gzip)'}, "
@@ -106,12 +124,16 @@ def fetch(dataset: str, file_name: str) -> Path:
     Returns:
       ``data_dir() / dataset / file_name``, whose hash has been checked.
     """
+    return fetch_verified(dataset, file_name)[0]
+
+
+def fetch_verified(dataset: str, file_name: str) -> tuple[Path, str]:
+    """Like ``fetch``, and also returns the SHA-256 of the file's bytes as placed."""
     entry = REGISTRY[dataset][file_name]
     folder = data_dir() / dataset
     path = folder / file_name
     if path.exists():
-        verify(path, entry)
-        return path
+        return path, verify(path, entry)
     import pooch
     import requests
 
@@ -123,33 +145,112 @@ def fetch(dataset: str, file_name: str) -> Path:
             f"Could not download {file_name} for {dataset!r} from {entry.url}: {error}. "
             f"Nothing was kept in {folder}. Without network access, place the official "
             f"file there by hand (see scripts/provision_test_data.sh).") from error
-    return path
+    return path, entry.sha256  # pooch kept it only because this hash matched
+
+
+def missing_files(dataset: str) -> list[str]:
+    """Returns the names of ``dataset``'s raw files absent from ``data_dir() / dataset``.
+
+    Only presence is checked (no hashing, no network): every load verifies the hashes.
+    """
+    folder = data_dir() / dataset
+    return [name for name in REGISTRY[dataset] if not (folder / name).is_file()]
 
 
 def cache_path(dataset: str, split: str) -> Path:
     """Returns where the decoded arrays of one split are cached."""
-    return data_dir() / dataset / f"_decoded_v1_{split}.npz"
+    return data_dir() / dataset / f"_decoded_{CACHE_VERSION}_{split}.npz"
 
 
-def write_cache(path: Path, images: np.ndarray, labels: np.ndarray) -> None:
-    """Writes decoded arrays atomically: a temporary file in the same directory, then os.replace."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    handle, tmp_name = tempfile.mkstemp(dir=path.parent, prefix=path.name, suffix=".tmp")
+def arrays_sha256(images: np.ndarray, labels: np.ndarray) -> str:
+    """Returns a SHA-256 over both arrays' dtypes, shapes and bytes (C order)."""
+    digest = hashlib.sha256()
+    for array in (images, labels):
+        digest.update(f"{array.dtype.str}{array.shape}".encode())
+        digest.update(np.ascontiguousarray(array).data)
+    return digest.hexdigest()
+
+
+def _notice(message: str) -> None:
+    warnings.warn(message, DataCacheNotice, stacklevel=4)
+
+
+def write_cache(path: Path, images: np.ndarray, labels: np.ndarray,
+                raw_sha256: tuple[str, ...]) -> bool:
+    """Writes decoded arrays with their provenance atomically; returns whether it did.
+
+    A directory that cannot be written to (read-only medium, permissions) is not an
+    error: the caller already holds the arrays, so the notice says the cache is skipped.
+    Orphaned temporary files of killed writes and caches of older versions in the same
+    directory are removed on the way (``_io.atomic_write`` removes the former).
+
+    Args:
+      path: from ``cache_path``.
+      images, labels: the decoded arrays, ``(n, h, w, c)`` uint8 and ``(n,)`` int64.
+      raw_sha256: SHA-256 of each raw file they were decoded from, in a fixed order.
+    """
+    def write(stream):
+        np.savez(stream, images=images, labels=labels, raw_sha256=np.array(raw_sha256),
+                 arrays_sha256=np.array(arrays_sha256(images, labels)))
+
     try:
-        with os.fdopen(handle, "wb") as stream:
-            np.savez(stream, images=images, labels=labels)
-        os.replace(tmp_name, path)
-    except BaseException:
-        Path(tmp_name).unlink(missing_ok=True)
-        raise
+        _io.atomic_write(path, write)
+    except OSError as error:
+        _notice(f"ntkcompanion: could not write the decoded-data cache {path} ({error}); "
+                f"decoding from the verified raw files on every load instead.")
+        return False
+    for old in path.parent.glob("_decoded_v1_*"):  # superseded format, never read again
+        try:
+            old.unlink()
+        except OSError:
+            pass
+    return True
 
 
-def read_cache(path: Path) -> tuple[np.ndarray, np.ndarray] | None:
-    """Returns cached (images, labels), or None if there is no readable cache."""
+def _discard(path: Path, reason: str) -> None:
+    _notice(f"ntkcompanion: discarded the decoded-data cache {path} ({reason}); "
+            f"rebuilding it from the verified raw files.")
+    try:
+        path.unlink()
+    except OSError:  # read-only directory: it is ignored now and replaced when writable
+        pass
+
+
+def read_cache(path: Path, raw_sha256: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+    """Returns cached (images, labels) if they are intact and decoded from these raw files.
+
+    Anything else (unreadable or truncated file, missing arrays, other raw files,
+    arrays that do not match their recorded checksum) is discarded with a
+    ``DataCacheNotice`` and None is returned, so the caller decodes again.
+
+    Args:
+      path: from ``cache_path``.
+      raw_sha256: SHA-256 of each raw file as verified for this load.
+    """
     if not path.exists():
         return None
     try:
         with np.load(path, allow_pickle=False) as arrays:
-            return arrays["images"], arrays["labels"]
-    except (OSError, ValueError, KeyError):
-        return None  # an unreadable cache is rebuilt from the verified raw files
+            if set(arrays.files) != _CACHE_KEYS:
+                _discard(path, f"holds arrays {sorted(arrays.files)}, expected "
+                               f"{sorted(_CACHE_KEYS)}")
+                return None
+            content = {key: arrays[key] for key in _CACHE_KEYS}
+    # A damaged file can fail in many ways (BadZipFile, a CRC or zlib error, a bad npy
+    # header, an absurd shape); whichever it is, the cache is disposable.
+    except Exception as error:  # noqa: BLE001
+        _discard(path, f"unreadable: {type(error).__name__}: {error}")
+        return None
+    images, labels = content["images"], content["labels"]
+    if tuple(str(h) for h in content["raw_sha256"].ravel()) != tuple(raw_sha256):
+        _discard(path, "decoded from other raw files")
+        return None
+    if (images.dtype != np.uint8 or images.ndim != 4 or labels.dtype != np.int64
+            or labels.shape != (len(images),)):
+        _discard(path, f"arrays of unexpected form: images {images.dtype} {images.shape}, "
+                       f"labels {labels.dtype} {labels.shape}")
+        return None
+    if str(content["arrays_sha256"]) != arrays_sha256(images, labels):
+        _discard(path, "its arrays do not match their recorded checksum")
+        return None
+    return images, labels

@@ -1,4 +1,4 @@
-"""Decoders for the published formats and ``load_split``."""
+"""Decoders for the published formats, the embedded data, and ``load_split``."""
 
 from __future__ import annotations
 
@@ -8,13 +8,15 @@ import hashlib
 from importlib import resources
 import io
 import json
+import os
 import pickle
 import tarfile
 
 import numpy as np
 
 from ntkcompanion import validate
-from ntkcompanion.data import _files
+from ntkcompanion.data import _files, _npz
+from ntkcompanion.data._describe import describe
 from ntkcompanion.data._registry import DATASETS, IDX_FILES
 
 SPLITS = ("train", "test")
@@ -82,7 +84,11 @@ def read_cifar10(archive_path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def embedded_provenance() -> dict:
-    """Returns the provenance record of the embedded MNIST subset (``_data/mnist_subset.json``)."""
+    """Returns the provenance record of the embedded MNIST data (``_data/mnist_subset.json``).
+
+    It names the official source files and their SHA-256, the selection rule and seed,
+    the per-class counts, and the SHA-256 and size of ``mnist_subset.npz``.
+    """
     text = resources.files("ntkcompanion").joinpath("_data", EMBEDDED_JSON).read_text("utf-8")
     return json.loads(text)
 
@@ -106,45 +112,55 @@ def _embedded_arrays() -> dict[str, np.ndarray]:
 
 def _load_full(dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     if dataset == "cifar10":
-        raw_paths = [_files.fetch(dataset, "cifar-10-python.tar.gz")]
+        names = ["cifar-10-python.tar.gz"]
     else:
-        raw_paths = [_files.fetch(dataset, name) for name in IDX_FILES[split]]
-    # Raw files are verified above even when a cache exists, so a corrupted file is
-    # always reported; the cache only saves the decoding.
+        names = list(IDX_FILES[split])
+    # Raw files are verified on every load, even when a cache exists, so a corrupted
+    # file is always reported; the cache only saves the decoding, and is used only if
+    # it was decoded from exactly these files and its arrays match their checksum.
+    verified = [_files.fetch_verified(dataset, name) for name in names]
+    raw_paths = [path for path, _ in verified]
+    raw_sha256 = tuple(sha for _, sha in verified)
     cache = _files.cache_path(dataset, split)
-    cached = _files.read_cache(cache)
+    cached = _files.read_cache(cache, raw_sha256)
     if cached is not None:
         return cached
     if dataset == "cifar10":
         images, labels = read_cifar10(raw_paths[0], split)
     else:
         images, labels = read_idx_pair(*raw_paths)
-    _files.write_cache(cache, images, labels)
+    _files.write_cache(cache, images, labels, raw_sha256)
     return images, labels
 
 
-def load_split(dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """Loads one whole split of a dataset as published.
+def load_split(dataset, split: str, name: str = "DATASET") -> tuple[np.ndarray, np.ndarray]:
+    """Loads one whole split of a dataset.
 
-    ``"mnist_embedded"`` is read from the package (no network); the others come
-    from ``data_dir()``, downloaded on first use and verified on every use.
+    ``"mnist_embedded"`` is read from the package (no network); the other built-ins
+    come from ``data_dir()``, downloaded on first use and verified on every use; a
+    path is read as an ``.npz`` file after full validation (see ``_npz``).
 
     Args:
-      dataset: one of ``DATASETS``.
+      dataset: one of ``DATASETS``, or the path of an ``.npz`` file.
       split: ``"train"`` or ``"test"``.
+      name: the parameter to name in errors about ``dataset``.
 
     Returns:
-      ``(images, labels)``: images ``(n, h, w, c)`` uint8 in [0, 255] (``c = 1`` for
-      (Fashion-)MNIST, 3 for CIFAR-10), labels ``(n,)`` int64 class indices.
+      ``(images, labels)``: images ``(n, h, w, c)`` (uint8 in [0, 255] for built-ins,
+      ``c = 1`` for (Fashion-)MNIST, 3 for CIFAR-10; as stored for a file: uint8, or
+      floats in [0, 1]), labels ``(n,)`` int64 class indices.
 
     Example:
       >>> images, labels = load_split("mnist_embedded", "test")
       >>> images.shape, labels.shape
-      ((1000, 28, 28, 1), (1000,))
+      ((10000, 28, 28, 1), (10000,))
     """
-    validate.one_of("dataset", dataset, DATASETS)
     validate.one_of("split", split, SPLITS)
-    if dataset == "mnist_embedded":
-        arrays = _embedded_arrays()
-        return arrays[f"x_{split}"].copy(), arrays[f"y_{split}"].copy()
-    return _load_full(dataset, split)
+    if isinstance(dataset, str) and dataset in DATASETS:
+        if dataset == "mnist_embedded":
+            arrays = _embedded_arrays()
+            return arrays[f"x_{split}"].copy(), arrays[f"y_{split}"].copy()
+        return _load_full(dataset, split)
+    describe(dataset, name)  # a clear error for an unknown name or a malformed file
+    _, arrays = _npz.load(dataset, name, os.fspath(dataset))
+    return arrays[f"x_{split}"].copy(), arrays[f"y_{split}"].copy()

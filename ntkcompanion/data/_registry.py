@@ -105,3 +105,22 @@ IDX_FILES = {
     "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz"),
     "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz"),
 }
+
+# Image shape (h, w, c) of each built-in dataset, and the number of images of each class
+# per split of the published files (index = class). These let ``describe`` bound a task's
+# sizes without reading any file; tests check them against the files themselves. The
+# embedded subset's counts come from its provenance record instead.
+IMAGE_SHAPES = {
+    "mnist_embedded": (28, 28, 1),
+    "mnist": (28, 28, 1),
+    "fashion_mnist": (28, 28, 1),
+    "cifar10": (32, 32, 3),
+}
+CLASS_COUNTS = {
+    "mnist": {
+        "train": (5923, 6742, 5958, 6131, 5842, 5421, 5918, 6265, 5851, 5949),
+        "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
+    },
+    "fashion_mnist": {"train": (6000,) * 10, "test": (1000,) * 10},
+    "cifar10": {"train": (5000,) * 10, "test": (1000,) * 10},
+}

@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import dataclasses
-import numbers
 
 import numpy as np
 
 from ntkcompanion import validate
+from ntkcompanion.data._describe import describe
 from ntkcompanion.data._readers import SPLITS, load_split
-from ntkcompanion.data._registry import CLASS_NAMES, DATASETS
 
 
 @dataclasses.dataclass(frozen=True, eq=False, repr=False)
@@ -27,9 +25,9 @@ class Task:
       y_train: (n_train,) ±1 or (n_train, k) one-hot, float32.
       labels_train: (n_train,) int64 in 0..k-1.
       x_test, y_test, labels_test: the same for the test split.
-      dataset: the dataset name.
+      dataset: the dataset name, or the path of its file as given.
       classes: the original class indices, in task order.
-      class_names: their names, from ``CLASS_NAMES``.
+      class_names: their names (``CLASS_NAMES`` for built-ins, the file's otherwise).
     """
 
     x_train: np.ndarray
@@ -93,41 +91,18 @@ class Task:
         return float(np.mean(np.argmax(scores, axis=1) == labels))
 
 
-def _resolve_classes(dataset: str, classes) -> tuple[int, ...]:
-    names = CLASS_NAMES[dataset]
-    if classes is None:
-        return tuple(range(len(names)))
-    if isinstance(classes, (str, bytes)) or not isinstance(classes, Sequence | np.ndarray):
-        raise ValueError(f"classes = {classes!r} is not allowed: expected a sequence of class "
-                         f"indices or names, e.g. [0, 1] or {list(names[:2])}, or None for all.")
-    if len(classes) == 0:
-        return tuple(range(len(names)))
-    resolved = []
-    for item in classes:
-        if isinstance(item, str) and item in names:
-            resolved.append(names.index(item))
-        elif (isinstance(item, numbers.Integral) and not isinstance(item, bool)
-              and 0 <= item < len(names)):
-            resolved.append(int(item))
-        else:
-            raise ValueError(f"classes = {list(classes)!r} is not allowed: {item!r} is not a class "
-                             f"of {dataset!r}; expected indices 0..{len(names) - 1} or names "
-                             f"{list(names)}.")
-    if len(set(resolved)) != len(resolved):
-        raise ValueError(f"classes = {list(classes)!r} is not allowed: each class may appear "
-                         f"only once.")
-    if len(resolved) < 2:
-        raise ValueError(f"classes = {list(classes)!r} is not allowed: a task needs at least two "
-                         f"classes (or None for all {len(names)}).")
-    return tuple(resolved)
+# The notebooks' parameter names for load_task's arguments: errors name what the
+# reader typed. A section whose task uses other parameters passes ``names``.
+DEFAULT_NAMES = {"dataset": "DATASET", "classes": "CLASSES", "n_train": "N_TRAIN",
+                 "n_test": "N_TEST", "seed": "SEED"}
 
 
-def _subsample(rng, labels, classes, n, name, split, dataset) -> np.ndarray:
-    pool = np.flatnonzero(np.isin(labels, classes))
-    if n > len(pool):
-        raise ValueError(f"{name} = {n} is not allowed: the {split} split of {dataset!r} has only "
-                         f"{len(pool)} examples of classes {list(classes)}.")
-    return np.sort(rng.choice(pool, size=n, replace=False))
+def _check_available(info, class_ids, split: str, n: int, name: str) -> None:
+    available = info.available(split, class_ids)
+    if n > available:
+        chosen = [info.class_names[c] for c in class_ids]
+        raise ValueError(f"{name} = {n} is not allowed: the {split} split of {info.dataset!r} "
+                         f"has only {available} examples of classes {chosen}.")
 
 
 def _readonly(array: np.ndarray) -> np.ndarray:
@@ -135,22 +110,34 @@ def _readonly(array: np.ndarray) -> np.ndarray:
     return array
 
 
-def load_task(dataset: str = "mnist_embedded", classes=(0, 1), n_train: int = 200,
-              n_test: int = 100, seed: int = 0) -> Task:
+def _as_unit_float(images: np.ndarray) -> np.ndarray:
+    """uint8 pixels / 255, or float pixels already in [0, 1], as float32."""
+    if images.dtype == np.uint8:
+        return images.astype(np.float32) / np.float32(255.0)
+    return images.astype(np.float32)
+
+
+def load_task(dataset="mnist_embedded", classes=(0, 1), n_train: int = 200,
+              n_test: int = 100, seed: int = 0, *, names: dict[str, str] | None = None) -> Task:
     """Draws a classification task: chosen classes, a deterministic subsample, targets.
 
     Examples are drawn without replacement from the examples of the chosen classes
     only, with ``np.random.default_rng(seed)`` (train first, then test), and kept in
-    their original order. Every argument is checked before any data is read.
+    their original order. Every argument is checked before any image is read.
 
     Args:
-      dataset: one of ``DATASETS``; the default needs no network.
+      dataset: one of ``DATASETS`` (the default needs no network) or the path of an
+        ``.npz`` file with ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optional
+        ``class_names`` (see ``describe``).
       classes: class indices or names (``[3, 5]``, ``["airplane", "automobile"]``),
         at least two, no repeats; ``None`` or empty for all classes. Two classes give
         a binary task (``classes[0]`` → −1, ``classes[1]`` → +1); more give one-hot targets.
       n_train: number of training examples, ≥ 1.
       n_test: number of test examples, ≥ 1.
       seed: integer ≥ 0 for the numpy generator that draws the subsample.
+      names: the parameter name to use in errors for each argument, overriding
+        ``DEFAULT_NAMES`` (``DATASET``, ``CLASSES``, ``N_TRAIN``, ``N_TEST``, ``SEED``),
+        e.g. ``{"classes": "BINARY_CLASSES", "n_test": "N_TEST_MULTI"}``.
 
     Returns:
       A ``Task`` with x ``(n, h, w, c)`` float32 in [0, 1], y ``(n,)`` ±1 or ``(n, k)``
@@ -159,31 +146,39 @@ def load_task(dataset: str = "mnist_embedded", classes=(0, 1), n_train: int = 20
     Example:
       >>> task = load_task("mnist_embedded", classes=["3", "5"], n_train=100, n_test=50)
       >>> task.x_train.shape, task.y_train[:3]
-      ((100, 28, 28, 1), array([-1., -1.,  1.], dtype=float32))
+      ((100, 28, 28, 1), array([ 1., -1.,  1.], dtype=float32))
 
     Raises:
-      ValueError: a bad argument, or more examples requested than the split holds.
+      ValueError: a bad argument, or more examples requested than the split holds; the
+        message names the parameter as ``names`` spells it.
     """
-    validate.one_of("dataset", dataset, DATASETS)
-    class_ids = _resolve_classes(dataset, classes)
-    n_train = validate.positive_int("n_train", n_train)
-    n_test = validate.positive_int("n_test", n_test)
-    seed = validate.nonnegative_int("seed", seed)
+    unknown = set(names or {}) - set(DEFAULT_NAMES)
+    if unknown:
+        raise ValueError(f"names has unknown key(s) {sorted(unknown)}; allowed: "
+                         f"{sorted(DEFAULT_NAMES)}.")
+    label = {**DEFAULT_NAMES, **(names or {})}
+    info = describe(dataset, label["dataset"])
+    class_ids = info.class_ids(classes, label["classes"])
+    n_train = validate.positive_int(label["n_train"], n_train)
+    n_test = validate.positive_int(label["n_test"], n_test)
+    seed = validate.nonnegative_int(label["seed"], seed)
+    for split, n, key in (("train", n_train, "n_train"), ("test", n_test, "n_test")):
+        _check_available(info, class_ids, split, n, label[key])  # before reading any image
 
     rng = np.random.default_rng(seed)
+    lookup = np.full(info.n_classes, -1, np.int64)
+    lookup[list(class_ids)] = np.arange(len(class_ids))
     parts = {}
-    for split, n, name in (("train", n_train, "n_train"), ("test", n_test, "n_test")):
-        images, labels = load_split(dataset, split)
-        picked = _subsample(rng, labels, class_ids, n, name, split, dataset)
-        lookup = np.full(len(CLASS_NAMES[dataset]), -1, np.int64)
-        lookup[list(class_ids)] = np.arange(len(class_ids))
+    for split, n in (("train", n_train), ("test", n_test)):
+        images, labels = load_split(dataset, split, label["dataset"])
+        pool = np.flatnonzero(np.isin(labels, class_ids))
+        picked = np.sort(rng.choice(pool, size=n, replace=False))
         task_labels = lookup[labels[picked]]
         if len(class_ids) == 2:
             y = np.where(task_labels == 1, 1.0, -1.0).astype(np.float32)
         else:
             y = np.eye(len(class_ids), dtype=np.float32)[task_labels]
-        x = images[picked].astype(np.float32) / np.float32(255.0)
-        parts[split] = tuple(_readonly(a) for a in (x, y, task_labels))
+        parts[split] = tuple(_readonly(a) for a in (_as_unit_float(images[picked]), y, task_labels))
 
-    return Task(*parts["train"], *parts["test"], dataset=dataset, classes=class_ids,
-                class_names=tuple(CLASS_NAMES[dataset][c] for c in class_ids))
+    return Task(*parts["train"], *parts["test"], dataset=info.dataset, classes=class_ids,
+                class_names=tuple(info.class_names[c] for c in class_ids))

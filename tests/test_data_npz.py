@@ -1,0 +1,135 @@
+"""A reader's own dataset: ``DATASET`` as the path of an .npz file."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pytest
+
+from _datasets import CIFAR_CLASSES, cifar_like_arrays, malformed_npz_cases, write_npz
+from ntkcompanion import data
+
+
+@pytest.fixture(autouse=True)
+def isolated_data_dir(tmp_path, monkeypatch):
+    folder = tmp_path / "data"
+    monkeypatch.setenv("NTKCOMPANION_DATA_DIR", str(folder))
+    return folder
+
+
+def test_cifar_like_file_describes_and_loads(cifar_like_npz):
+    info = data.describe(cifar_like_npz)
+    assert not info.builtin and info.dataset == str(cifar_like_npz)
+    assert info.image_shape == (32, 32, 3) and info.class_names == CIFAR_CLASSES
+    assert info.train_counts == (30,) * 10 and info.test_counts == (10,) * 10
+    task = data.load_task(str(cifar_like_npz), ["airplane", "automobile"], n_train=60, n_test=20)
+    assert task.class_names == ("airplane", "automobile") and task.classes == (0, 1)
+    assert task.dataset == str(cifar_like_npz)
+    assert task.x_train.shape == (60, 32, 32, 3) and task.x_train.dtype == np.float32
+    assert 0.0 <= task.x_train.min() and task.x_train.max() <= 1.0
+    # all 60 train images of the two classes are drawn; airplane -> -1, automobile -> +1
+    _, labels = data.load_split(cifar_like_npz, "train")
+    np.testing.assert_array_equal(np.sort(task.labels_train), np.sort(labels[labels < 2]))
+    np.testing.assert_array_equal(task.y_train, np.where(task.labels_train == 0, -1.0, 1.0))
+    multi = data.load_task(cifar_like_npz, [], n_train=300, n_test=100)
+    assert multi.n_classes == 10 and multi.y_train.shape == (300, 10)
+
+
+def test_cifar_like_classes_are_learnable(cifar_like_npz):
+    """The fixture is meant for sections that must find signal: a linear kernel does."""
+    task = data.load_task(cifar_like_npz, [], n_train=300, n_test=100, seed=1)
+    x_train = task.x_train.reshape(300, -1)
+    x_test = task.x_test.reshape(100, -1)
+    gram = x_train @ x_train.T
+    alpha = np.linalg.solve(gram + 1e-1 * np.eye(300), task.y_train - 0.1)
+    accuracy = task.accuracy((x_test @ x_train.T) @ alpha)
+    assert accuracy > 0.5  # chance is 0.1
+
+
+def test_float_grey_file_without_class_names(tmp_path):
+    rng = np.random.default_rng(0)
+    arrays = {"x_train": rng.uniform(0, 1, (20, 12, 12, 1)).astype(np.float64),
+              "y_train": np.tile([4, 7], 10).astype(np.uint8),
+              "x_test": rng.uniform(0, 1, (6, 12, 12, 1)),
+              "y_test": np.tile([4, 7], 3).astype(np.int32)}
+    arrays["y_train"][0] = 0  # classes 0, 4, 7 used; 1-3, 5-6 have no image
+    with pytest.raises(data.DatasetError, match="too few images of class.*'1' \\(0\\)"):
+        data.describe(write_npz(tmp_path / "gaps.npz", arrays))
+    arrays["y_train"] = np.tile([0, 1], 10)
+    arrays["y_test"] = np.tile([1, 0], 3)
+    path = write_npz(tmp_path / "grey.npz", arrays)
+    info = data.describe(path)
+    assert info.class_names == ("0", "1") and info.image_shape == (12, 12, 1)
+    task = data.load_task(path, n_train=20, n_test=6)
+    # all 20 drawn, kept in file order; floats in [0, 1] are used as they are, not / 255
+    np.testing.assert_array_equal(task.x_train, arrays["x_train"].astype(np.float32))
+    np.testing.assert_array_equal(task.y_test, np.tile([1.0, -1.0], 3))
+
+
+@pytest.mark.parametrize("case", sorted(malformed_npz_cases()))
+def test_malformed_file_is_refused_naming_the_array(case, tmp_path, isolated_data_dir):
+    arrays, words = malformed_npz_cases()[case]
+    path = write_npz(tmp_path / "bad.npz", arrays)
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetError) as error:
+        data.load_task(str(path), [0, 1], n_train=2, n_test=2)
+    assert time.perf_counter() - start < 5
+    message = str(error.value)
+    assert message.startswith(f"DATASET = {str(path)!r} is not usable: "), message
+    for word in words:
+        assert word in message, (word, message)
+    assert isinstance(error.value, ValueError)
+    assert not isolated_data_dir.exists()
+
+
+def test_structural_faults_are_found_without_reading_images(tmp_path, monkeypatch):
+    """describe() refuses a malformed file from headers and labels alone."""
+    arrays, _ = malformed_npz_cases()["non-square images"]
+    path = write_npz(tmp_path / "bad.npz", arrays)
+    monkeypatch.setattr(data._npz, "_load_cached", None)  # any image read would fail loudly
+    with pytest.raises(data.DatasetError, match="non-square"):
+        data.describe(path)
+
+
+@pytest.mark.parametrize("content, words", [
+    (b"x_train,y_train\n1,2\n", "it is not a readable .npz file"),
+    (None, "there is no file"),
+])
+def test_unreadable_or_absent_file(tmp_path, content, words):
+    path = tmp_path / "mine.npz"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(data.DatasetError, match=rf"^DATASET = '.*mine.npz' is not usable: {words}"):
+        data.load_task(path)
+
+
+def test_errors_name_the_given_parameter(tmp_path, cifar_like_npz):
+    with pytest.raises(data.DatasetError, match="^DATA = "):
+        data.load_task(tmp_path / "absent.npz", names={"dataset": "DATA"})
+    with pytest.raises(ValueError, match=r"^N_TRAIN = 61 .* only 60 examples .*'airplane', "
+                                         r"'automobile'"):
+        data.load_task(cifar_like_npz, ["airplane", "automobile"], n_train=61)
+    with pytest.raises(ValueError, match=r"^BINARY_CLASSES = .*'jet' is not a class"):
+        data.load_task(cifar_like_npz, ["airplane", "jet"], names={"classes": "BINARY_CLASSES"})
+
+
+def test_rewritten_file_is_read_again(tmp_path):
+    path = tmp_path / "changing.npz"
+    arrays = cifar_like_arrays(2, 1, seed=0)
+    write_npz(path, arrays)
+    first = data.load_split(path, "test")[0]
+    arrays = cifar_like_arrays(3, 1, seed=1)
+    write_npz(path, arrays)  # a different size, so a different version even on coarse clocks
+    assert data.describe(path).train_counts == (3,) * 10
+    again = data.load_split(path, "test")[0]
+    np.testing.assert_array_equal(again, arrays["x_test"])
+    assert not np.array_equal(first, again)
+
+
+def test_load_split_returns_copies(cifar_like_npz):
+    images, labels = data.load_split(cifar_like_npz, "train")
+    images[:] = 0
+    labels[:] = 0
+    again, labels_again = data.load_split(cifar_like_npz, "train")
+    assert again.max() > 0 and labels_again.max() == 9
