@@ -22,7 +22,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 ## make book [PROFILE=quick|smoke|paper] [ARGS="-p N_TRAIN 500"]: execute every section, build _build/html
+## (first a check of the plan and of the datasets on disk, so an offline paper build stops in seconds)
 book: env
+	$(PY) scripts/build_book.py --profile $(PROFILE) --check $(ARGS)
 	$(PY) scripts/build_book.py --profile $(PROFILE) \
 		$$(bash scripts/provision_mathjax.sh "$(MATHJAX)" >&2 && echo --mathjax "$(MATHJAX)") $(ARGS)
 

@@ -13,10 +13,24 @@ that declares NAME, ``-p SECTION:NAME VALUE`` for one). Staged pages keep the so
 (``notebooks/X.ipynb``), so each page's Colab button opens the clean source notebook.
 Jupyter Book then renders the staged copy with execution off and warnings as errors into
 ``<out>/html``. The source notebooks are never modified.
+
+Before anything runs, every dataset the chosen sections will read (their ``DATASET``, from
+the profile, the overrides or the notebook's default) must be on disk or shipped with the
+package: ``ntkcompanion.data.require_local`` names what is missing and where to put it, so
+an offline ``--profile paper`` fails in seconds rather than in the middle of a section.
+``--check`` stops after these checks.
+
+What the page shows: kernels run with ``KERNEL_ENV`` (no progress bars), and each executed
+notebook's parameter cells (the defaults and papermill's injected values) and its Colab
+install cell are tagged ``remove-cell``: they run, but the page shows the run's parameters
+once, as the table the notebook's setup call displays.
 """
 
 import argparse
+import ast
+import contextlib
 import json
+import os
 import shutil
 import subprocess
 import sys
@@ -28,6 +42,14 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 BOOK_SOURCES = ("_config.yml", "_toc.yml", "book")
 PROFILES = ("smoke", "quick", "paper")
+# Environment of the papermill kernels. ntkcompanion.progress.bar honours NTKCOMPANION_PROGRESS;
+# TQDM_DISABLE (read by tqdm >= 4.66) covers any bar made by tqdm directly. Bars stay on in
+# interactive and command-line runs, where they are useful; on a page they are noise.
+KERNEL_ENV = {"NTKCOMPANION_PROGRESS": "0", "TQDM_DISABLE": "1"}
+# Cells that run but do not appear on the page (myst-nb drops cells tagged remove-cell).
+PAGE_HIDDEN_TAGS = ("parameters", "injected-parameters")
+COLAB_MARKER = "google.colab"  # the Colab install cell is the one cell that tests for it
+REMOVE_CELL = "remove-cell"
 
 
 class BuildError(RuntimeError):
@@ -69,11 +91,44 @@ def parse_overrides(pairs) -> list[tuple]:
     return overrides
 
 
-def declared_parameters(notebook: Path) -> set:
-    """Names assigned in the notebook's ``parameters`` cell."""
+def declared_parameters(notebook: Path) -> dict:
+    """``{NAME: default source text}`` for the names assigned in the notebook's ``parameters`` cell."""
     import papermill
 
-    return set(papermill.inspect_notebook(str(notebook)))
+    return {name: info["default"] for name, info in papermill.inspect_notebook(str(notebook)).items()}
+
+
+def datasets_needed(plan: dict, declared: dict) -> dict:
+    """``{dataset: [sections]}``: the ``DATASET`` each section will read (its plan, else its default)."""
+    needed = {}
+    for section, parameters in plan.items():
+        if "DATASET" in parameters:
+            dataset = parameters["DATASET"]
+        elif "DATASET" in declared[section]:
+            dataset = ast.literal_eval(declared[section]["DATASET"])
+        else:
+            continue
+        if not isinstance(dataset, str):
+            raise BuildError(f"{Path(section).name}: DATASET = {dataset!r} is not allowed: expected a dataset "
+                             f"name or the path of an .npz file.")
+        needed.setdefault(dataset, []).append(Path(section).name)
+    return needed
+
+
+def require_datasets(needed: dict):
+    """Raises BuildError listing every dataset that is neither on disk nor shipped (and where to put it)."""
+    from ntkcompanion.data import require_local
+
+    problems = []
+    for dataset, sections in needed.items():
+        try:
+            require_local(dataset)
+        except Exception as error:  # noqa: BLE001 - reported with its type, none is swallowed
+            problems.append(f"DATASET = {dataset!r} (sections {', '.join(sections)}): "
+                            f"{type(error).__name__}: {error}")
+    if problems:
+        raise BuildError("datasets not available on this machine, so no section was started:\n  "
+                         + "\n  ".join(problems))
 
 
 def section_parameters(stem: str, declared: set, profile: dict, overrides) -> dict:
@@ -136,20 +191,61 @@ def vendor_mathjax(mathjax: Path, stage_dir: Path):
     config_file.write_text(yaml.safe_dump(config, sort_keys=False))
 
 
+@contextlib.contextmanager
+def kernel_environment(values: dict):
+    """Sets ``values`` in ``os.environ`` (kernels inherit it) and restores the previous state after."""
+    saved = {name: os.environ.get(name) for name in values}
+    os.environ.update(values)
+    try:
+        yield
+    finally:
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+
+
+def hide_plumbing(cells: list) -> int:
+    """Tags the parameter cells and the Colab install cell ``remove-cell``; returns how many were tagged.
+
+    Authors' own ``remove-cell`` / ``remove-input`` / ``hide-input`` tags are left as they are
+    (myst-nb honours them when it renders the page).
+    """
+    tagged = 0
+    for cell in cells:
+        if cell.get("cell_type") != "code":
+            continue
+        tags = cell.setdefault("metadata", {}).setdefault("tags", [])
+        source = cell["source"] if isinstance(cell["source"], str) else "".join(cell["source"])
+        if (set(tags) & set(PAGE_HIDDEN_TAGS) or COLAB_MARKER in source) and REMOVE_CELL not in tags:
+            tags.append(REMOVE_CELL)
+            tagged += 1
+    return tagged
+
+
 def execute(source: Path, target: Path, parameters: dict, cwd: Path) -> float:
-    """Runs one notebook with papermill; returns seconds; raises BuildError naming the failing cell."""
+    """Runs one notebook with papermill; returns seconds; raises BuildError naming the failing cell.
+
+    The executed copy at ``target`` has its plumbing cells tagged for removal (``hide_plumbing``).
+    """
     import papermill
 
     target.parent.mkdir(parents=True, exist_ok=True)
     started = time.time()
     try:
-        papermill.execute_notebook(str(source), str(target), parameters=parameters,
-                                   kernel_name="python3", cwd=str(cwd), progress_bar=False)
+        with kernel_environment(KERNEL_ENV):
+            papermill.execute_notebook(str(source), str(target), parameters=parameters,
+                                       kernel_name="python3", cwd=str(cwd), progress_bar=False)
     except papermill.PapermillExecutionError as error:
         raise BuildError(f"{source.relative_to(source.parents[1])} failed in cell {error.cell_index} "
                          f"(execution count {error.exec_count}): {error.ename}: {error.evalue}\n"
                          f"The executed copy with the traceback is {target}.") from None
-    return time.time() - started
+    seconds = time.time() - started
+    notebook = json.loads(target.read_text())
+    hide_plumbing(notebook["cells"])
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    return seconds
 
 
 def write_report_pages(stage_dir: Path):
@@ -160,6 +256,7 @@ def write_report_pages(stage_dir: Path):
     repo = yaml.safe_load((stage_dir / "_config.yml").read_text())["repository"]["url"]
     repo = repo.removeprefix("https://github.com/")
     results = stage_dir / "results"
+    report_pages.claims_figure(results, stage_dir / "book" / report_pages.FIGURE)  # claims page and intro
     (stage_dir / "book" / "claims.md").write_text(report_pages.claims_page(results))
     (stage_dir / "book" / "reproducibility.md").write_text(report_pages.reproducibility_page(results, repo))
 
@@ -183,6 +280,8 @@ def main(argv=None) -> int:
     parser.add_argument("--out", type=Path, default=ROOT,
                         help="directory that receives _build/ (default: the repository)")
     parser.add_argument("--no-html", action="store_true", help="execute the sections only")
+    parser.add_argument("--check", action="store_true",
+                        help="check the plan (parameters, overrides, local datasets) and stop before executing")
     parser.add_argument("--mathjax", type=Path, default=None,
                         help="a MathJax 3 es5/ directory to ship inside the book (scripts/provision_mathjax.sh); "
                              "default: MathJax from a CDN")
@@ -207,7 +306,11 @@ def main(argv=None) -> int:
                 raise BuildError(f"-p {section}:{name}: no section named {section!r} is being built.")
             if not any(name in declared[s] for s in targets):
                 raise BuildError(f"-p {name}: no section being built declares a parameter {name!r}.")
-        plan = {s: section_parameters(Path(s).name, declared[s], profile, overrides) for s in sections}
+        plan = {s: section_parameters(Path(s).name, set(declared[s]), profile, overrides) for s in sections}
+        require_datasets(datasets_needed(plan, declared))
+        if args.check:
+            print(f"build_book: {args.profile} plan for {len(sections)} sections checked; datasets present.")
+            return 0
 
         build_dir = args.out / "_build"
         stage_dir = build_dir / "source"

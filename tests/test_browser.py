@@ -1,12 +1,17 @@
-"""The built book in a real browser: every page loads its figures, typesets its maths, links nowhere broken.
+"""The built book in a real browser: every page loads its figures, typesets its maths, links nowhere broken,
+and every section page follows the reading rules (tests/_reading_rules.py).
 
 Headless Chromium (Debian's chromium and chromium-driver, scripts/provision_browser.sh)
 driven by selenium, against the smoke-profile book served on 127.0.0.1. Screenshots of
-every page are saved next to the build (``_build/screenshots``).
+every page are saved next to the build (``_build/screenshots``). The window is 1280 px
+wide, the width at which the book's code column was measured (CODE_COLUMN_CHARS).
 """
 
+import ast
 import functools
 import http.server
+import importlib.util
+import json
 import re
 import threading
 import urllib.error
@@ -16,8 +21,11 @@ from pathlib import Path
 
 import pytest
 
+import _reading_rules as rules
+
 pytestmark = pytest.mark.slow
 
+ROOT = Path(__file__).resolve().parents[1]
 CHROMIUM = "/usr/bin/chromium"
 CHROMEDRIVER = "/usr/bin/chromedriver"
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
@@ -134,3 +142,75 @@ def test_no_broken_internal_links(built_book, site):
                 broken.append(f"{page} → {href} (no element with id {fragment!r})")
     assert checked, "no internal links found"
     assert not broken, "\n".join(broken)
+
+
+def _code_column_chars():
+    spec = importlib.util.spec_from_file_location("format_notebooks", ROOT / "scripts" / "format_notebooks.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.CODE_COLUMN_CHARS
+
+
+CODE_COLUMN_CHARS = _code_column_chars()
+
+# How many characters of the code font fit in a code input block's content box.
+MEASURE_COLUMN = """
+const pre = document.querySelector('div.cell_input pre');
+if (!pre) { return null; }
+const style = getComputedStyle(pre);
+const probe = document.createElement('span');
+probe.style.font = style.font;
+probe.style.whiteSpace = 'pre';
+probe.textContent = 'x'.repeat(100);
+pre.appendChild(probe);
+const charWidth = probe.getBoundingClientRect().width / 100;
+probe.remove();
+const inner = pre.clientWidth - parseFloat(style.paddingLeft) - parseFloat(style.paddingRight);
+return inner / charWidth;
+"""
+
+
+def declared_parameters(built_book, stem) -> set:
+    """Names assigned in the section's parameters cell (the executed copy if present, else the source)."""
+    staged = built_book / "source" / "notebooks" / f"{stem}.ipynb"
+    notebook = json.loads((staged if staged.exists() else ROOT / "notebooks" / f"{stem}.ipynb").read_text())
+    names = set()
+    for cell in notebook["cells"]:
+        if "parameters" in cell["metadata"].get("tags", []):
+            for node in ast.parse("".join(cell["source"])).body:
+                if isinstance(node, ast.Assign):
+                    names |= {t.id for t in node.targets if isinstance(t, ast.Name)}
+    return names
+
+
+def test_section_pages_follow_the_reading_rules(built_book, site, browser):
+    problems = []
+    for page in book_pages(built_book / "html"):
+        if not page.startswith("notebooks/"):
+            continue
+        browser.get(site + page)
+        stem = Path(page).stem
+        found = rules.section_page_problems(browser.page_source, CODE_COLUMN_CHARS,
+                                            declared_parameters(built_book, stem))
+        found += rules.overflowing_code(browser.execute_script(rules.MEASURE_CODE_BLOCKS))
+        problems += [f"{stem}: {problem}" for problem in found]
+    assert not problems, f"{len(problems)} reading-rule violations:\n" + "\n".join(problems[:80])
+
+
+def test_code_column_holds_code_column_chars(built_book, site, browser):
+    page = next(p for p in book_pages(built_book / "html") if p.startswith("notebooks/"))
+    browser.get(site + page)
+    capacity = browser.execute_script(MEASURE_COLUMN)
+    assert capacity is not None, f"{page} shows no code"
+    assert CODE_COLUMN_CHARS <= capacity < CODE_COLUMN_CHARS + 4, (
+        f"the code column holds {capacity:.1f} characters; CODE_COLUMN_CHARS is {CODE_COLUMN_CHARS}")
+
+
+def test_overflow_measurement_catches_a_wide_block(browser):
+    planted = ('<div class="cell_input"><pre style="width:300px;overflow:auto">short</pre></div>'
+               '<div class="cell_input"><pre style="width:300px;overflow:auto">' + "wide " * 40 + "</pre></div>")
+    browser.get("data:text/html;charset=utf-8," + urllib.parse.quote(planted))
+    measured = browser.execute_script(rules.MEASURE_CODE_BLOCKS)
+    assert len(measured) == 2
+    problems = rules.overflowing_code(measured)
+    assert len(problems) == 1 and "wide wide" in problems[0]
