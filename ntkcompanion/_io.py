@@ -39,6 +39,12 @@ def remove_orphans(directory, *, older_than: float = ORPHAN_AGE_SECONDS) -> list
     return removed
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path, write: Callable, *, binary: bool = True) -> Path:
     """Calls ``write(file_object)`` on a temporary file, then renames it onto ``path``.
 
@@ -55,6 +61,8 @@ def atomic_write(path, write: Callable, *, binary: bool = True) -> Path:
     remove_orphans(path.parent)
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TMP_SUFFIX)
     try:
+        # mkstemp creates the file owner-only; give the result the mode an ordinary open() would.
+        os.chmod(tmp, 0o666 & ~_umask())
         with os.fdopen(fd, "wb" if binary else "w") as f:
             write(f)
         os.replace(tmp, path)

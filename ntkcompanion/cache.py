@@ -5,9 +5,11 @@ artifact: its parameters, the identity of its data (:func:`fingerprint`) and the
 package version. Change any of them and the key changes, so a stale entry is never
 read; nothing is ever invalidated by hand.
 
-Entries are ``.npz`` files written atomically: the arrays go to a temporary file in
-the cache directory, which is renamed onto the final name only once it is complete.
-An interrupted write leaves either no entry or the previous one, never half of one.
+Entries are ``.npz`` files written atomically (``ntkcompanion._io``): the arrays go to a
+temporary file in the cache directory, which is renamed onto the final name only once it
+is complete. An interrupted write leaves either no entry or the previous one, never half
+of one; the temporary file a killed write leaves behind is removed by a later write
+(:func:`remove_orphans`, run by every :func:`save`).
 Every entry also stores its own key, and :func:`load` treats anything it cannot read
 back completely (a truncated copy, a foreign file) as a miss, so a rerun recomputes.
 
@@ -28,7 +30,7 @@ import hashlib
 import json
 import numbers
 import os
-import tempfile
+import time
 import zipfile
 from pathlib import Path
 
@@ -36,8 +38,10 @@ import jax
 import numpy as np
 import pooch
 
+from ntkcompanion import _io
+
 __all__ = ["cache_dir", "fingerprint", "key", "path", "save", "load", "save_tree", "load_tree",
-           "cached"]
+           "cached", "remove_orphans"]
 
 _ENV_VAR = "NTKCOMPANION_CACHE_DIR"
 _KEY_ENTRY = "__key__"
@@ -125,18 +129,37 @@ def save(entry_key: str, arrays: dict) -> dict:
     for name in arrays:
         if name.startswith("__"):
             raise ValueError(f"array name {name!r} is not allowed: names starting with '__' are reserved.")
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.stem}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            np.savez(f, **arrays, **{_KEY_ENTRY: np.array(entry_key)})
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    remove_orphans()
+
+    def write(f):
+        np.savez(f, **arrays, **{_KEY_ENTRY: np.array(entry_key)})
+        f.flush()
+        os.fsync(f.fileno())  # the rename must not reach the disk before the data
+
+    _io.atomic_write(target, write)
     return arrays
+
+
+def remove_orphans(*, older_than: float = _io.ORPHAN_AGE_SECONDS) -> list[Path]:
+    """Deletes the temporary files of killed writes anywhere in the cache; returns what it removed.
+
+    Besides ``_io``'s temporary files this removes the ``.<key>.*.tmp`` files that earlier
+    versions of this module wrote, once they are ``older_than`` seconds old.
+    """
+    root = cache_dir()
+    if not root.is_dir():
+        return []
+    removed, cutoff = [], time.time() - older_than
+    for directory in [root, *(d for d in root.iterdir() if d.is_dir())]:
+        removed += _io.remove_orphans(directory, older_than=older_than)
+        for tmp in directory.glob(".*.tmp"):
+            try:
+                if tmp.stat().st_mtime < cutoff:
+                    tmp.unlink()
+                    removed.append(tmp)
+            except OSError:  # raced with another cleaner
+                pass
+    return removed
 
 
 def load(entry_key: str) -> dict | None:

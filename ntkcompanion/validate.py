@@ -3,11 +3,15 @@
 Every public entry point and every notebook's parameter cell goes through these
 before any heavy work, so a typo costs a second, not a ten-minute kernel build.
 The ``name`` argument is the name the user typed (``"N_TRAIN"`` in a notebook,
-``"n_train"`` in Python), so the message points at the right place.
+``"n_train"`` in Python), so the message points at the right place. Notebooks declare
+their parameters instead (``ntkcompanion.parameters``); both raise the same message
+through :func:`ntkcompanion.parameters.fail`.
 """
 
 from collections.abc import Iterable, Sequence
 import numbers
+
+from ntkcompanion.parameters import fail as _fail
 
 __all__ = [
     "one_of",
@@ -18,10 +22,6 @@ __all__ = [
     "float_in_range",
     "nonempty_list",
 ]
-
-
-def _fail(name, value, allowed):
-    raise ValueError(f"{name} = {value!r} is not allowed: expected {allowed}.")
 
 
 def one_of(name: str, value, allowed: Iterable):

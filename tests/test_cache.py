@@ -137,3 +137,28 @@ def test_bad_keys_and_names_fail_clearly():
         cache.path("abc")
     with pytest.raises(ValueError, match="'__key__'"):
         cache.save(cache.key(kind="x"), {"__key__": np.ones(1)})
+
+
+def test_a_killed_writes_temporary_file_is_removed_by_a_later_write(cache_dir):
+    import os
+    import time as _time
+
+    from ntkcompanion import _io
+
+    first = cache.key(kind="orphans", n=1)
+    cache.save(first, {"a": np.arange(3)})
+    directory = cache.path(first).parent
+    # What killed writes leave: this module's temporary files, and the legacy ".<key>.*.tmp" ones.
+    stale = [directory / f".{first}.npz.abc{_io.TMP_SUFFIX}", directory / f".{first}.xyz.tmp",
+             cache_dir / f".loose{_io.TMP_SUFFIX}"]
+    fresh = directory / f".{first}.npz.live{_io.TMP_SUFFIX}"  # a write still in progress elsewhere
+    old = _time.time() - 2 * _io.ORPHAN_AGE_SECONDS
+    for tmp in [*stale, fresh]:
+        tmp.write_bytes(b"partial")
+    for tmp in stale:
+        os.utime(tmp, (old, old))
+    other = cache.key(kind="orphans", n=2)  # most likely another subdirectory: cleaning is cache-wide
+    cache.save(other, {"b": np.ones(2)})
+    assert [t for t in stale if t.exists()] == []
+    assert fresh.exists()
+    assert cache.load(first)["a"].tolist() == [0, 1, 2] and cache.load(other)["b"].tolist() == [1.0, 1.0]

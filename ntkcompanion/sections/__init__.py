@@ -1,0 +1,182 @@
+"""The book's sections: each one's declared parameters, checks and memory model, and :func:`setup`.
+
+A section notebook calls, right after its parameters cell::
+
+    p = ntkc.sections.setup("02_training_free_attacks", globals())
+
+which, before any heavy work,
+
+1. stops on an UPPER_CASE name the section does not declare (a mistyped ``-p N_TRAINS 50``),
+   naming the closest declared ones;
+2. validates every parameter (type, bounds, allowed values) and the rules between them,
+   stopping at the first error with the parameter, the value and what is allowed;
+3. estimates the peak memory of the section's largest allocation and stops if it exceeds
+   the memory available, naming the parameters to lower (override:
+   ``NTKCOMPANION_SKIP_MEMORY_CHECK=1``);
+4. shows the run's parameters once, as a table (name, value, meaning);
+5. starts the clock, and returns a :class:`RunParameters` (``p.N_TRAIN``, ``p.as_dict()``).
+
+Each section module (``s01_ntk_primer`` … ``s08_adversarial_training``) defines
+``PARAMETERS`` (a list of :class:`~ntkcompanion.parameters.Param`), ``CHECKS``
+(cross-parameter rules), ``memory(p)`` (a list of ``_memory.Allocation``),
+``peak_memory_bytes(p)``, ``flops(p)`` and optionally ``derive(p, available)`` (quantities
+the notebook uses that follow from the parameters and the machine, such as a block size).
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import time
+from collections.abc import Mapping
+
+from ntkcompanion import parameters, resources
+from ntkcompanion.sections import _memory
+
+__all__ = ["SECTIONS", "RunParameters", "declarations", "defaults", "module", "setup"]
+
+SECTIONS = ("01_ntk_primer", "02_training_free_attacks", "03_transfer", "04_eigen_features",
+            "05_learned_early", "06_consistency", "07_seeing_features", "08_adversarial_training")
+
+
+def module(section: str):
+    """The module that declares ``section`` (``"04_eigen_features"`` → ``sections.s04_eigen_features``)."""
+    if section not in SECTIONS:
+        raise ValueError(f"section = {section!r} is not allowed: expected one of {', '.join(SECTIONS)}.")
+    return importlib.import_module(f"ntkcompanion.sections.s{section}")
+
+
+def declarations(section: str) -> list:
+    """The section's :class:`~ntkcompanion.parameters.Param` list, in checking order."""
+    return list(module(section).PARAMETERS)
+
+
+def defaults(section: str) -> dict:
+    """Smoke-sized example values of every declared parameter (they pass every check)."""
+    return {d.name: d.default for d in declarations(section)}
+
+
+def _show(value) -> str:
+    if isinstance(value, float):
+        return f"{value:.4g}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_show(v) for v in value) + "]"
+    return str(value)
+
+
+class RunParameters(parameters.Values):
+    """A section run's validated parameters (``p.N_TRAIN``), derived quantities (``p.ntk_batch_size``) and clock.
+
+    Attributes:
+      section: the notebook's stem.
+      started: ``time.time()`` when :func:`setup` finished.
+      derived: quantities derived from the parameters and the machine (lower-case names).
+    """
+
+    def __init__(self, section: str, values: Mapping, decls, derived: Mapping | None = None):
+        super().__init__(values)
+        object.__setattr__(self, "section", section)
+        object.__setattr__(self, "declarations", tuple(decls))
+        object.__setattr__(self, "derived", dict(derived or {}))
+        object.__setattr__(self, "started", time.time())
+
+    def __getattr__(self, name):
+        values, derived = self.__dict__["_values"], self.__dict__["derived"]
+        if name in values:
+            return values[name]
+        if name in derived:
+            return derived[name]
+        raise AttributeError(f"{self.__dict__['section']} has no parameter named {name!r}")
+
+    @property
+    def output_dir(self):
+        """``OUTPUT_DIR``: where the run's metrics.json goes."""
+        return self._values.get("OUTPUT_DIR")
+
+    def elapsed(self) -> float:
+        """Seconds since :func:`setup` returned."""
+        return time.time() - self.started
+
+    def as_dict(self) -> dict:
+        """The parameters recorded with the run (every declared one except plumbing such as ``OUTPUT_DIR``)."""
+        return {d.name: self._values[d.name] for d in self.declarations if d.shown}
+
+    def rows(self) -> list[tuple[str, str, str]]:
+        """``(name, value, meaning)`` of every shown parameter."""
+        return [(d.name, _show(self._values[d.name]), d.meaning + (f" [{d.unit}]" if d.unit else ""))
+                for d in self.declarations if d.shown]
+
+    def __repr__(self) -> str:
+        rows = self.rows()
+        wn, wv = max(len(r[0]) for r in rows), max(len(r[1]) for r in rows)
+        return "\n".join(f"{n:<{wn}}  {v:<{wv}}  {m}" for n, v, m in rows)
+
+    def _repr_markdown_(self) -> str:
+        cells = [f"| {n} | `{v}` | {m} |" for n, v, m in self.rows()]
+        return "\n".join(["| parameter | value | meaning |", "|---|---|---|", *cells])
+
+    def _repr_html_(self) -> str:
+        body = "".join(f"<tr><td><code>{html.escape(n)}</code></td><td><code>{html.escape(v)}</code></td>"
+                       f"<td>{html.escape(m)}</td></tr>" for n, v, m in self.rows())
+        return ('<table class="ntkc-parameters"><thead><tr><th>parameter</th><th>value</th><th>meaning</th>'
+                f"</tr></thead><tbody>{body}</tbody></table>")
+
+
+def _display(p: RunParameters) -> None:
+    """Shows the table once: a rich display output in Jupyter, plain text elsewhere."""
+    try:
+        from IPython import get_ipython
+        from IPython.display import display
+    except ImportError:
+        get_ipython = None
+    shell = get_ipython() if get_ipython else None
+    if shell is not None and getattr(shell, "kernel", None) is not None:
+        display(p)
+    else:
+        print(repr(p))
+
+
+def check_resources(mod, p, *, device_available=None, host_available=None) -> None:
+    """Stops if the section's peak memory exceeds what the device (and the host) have available."""
+    allocations = mod.memory(p)
+    import jax  # only here: the checks above must not need a JAX backend
+
+    on_accelerator = jax.default_backend() != "cpu"
+    groups = [(False, device_available), (True, host_available)] if on_accelerator else [(None, host_available)]
+    for host, available in groups:
+        need, largest = _memory.peak(allocations, host=host)
+        if largest is None:
+            continue
+        if available is None:
+            available = resources.available_memory_bytes() if host is not True else resources.host_memory_bytes()
+        resources.check_memory(need, largest.knobs, what=f"This run (largest allocation: {largest.what})",
+                               available=available)
+
+
+def setup(section: str, namespace: Mapping, *, display: bool = True, available: int | None = None) -> RunParameters:
+    """Checks a section's parameters and resources, shows them, starts the clock.
+
+    Args:
+      section: the notebook's stem, e.g. ``"02_training_free_attacks"``.
+      namespace: the notebook's ``globals()`` after its parameters cell.
+      display: show the parameter table.
+      available: bytes of memory to plan for (default: what the machine has available now).
+
+    Returns:
+      :class:`RunParameters`.
+
+    Raises:
+      parameters.ParameterError: an undeclared name or a value that is not allowed.
+      resources.InsufficientMemoryError: the run would not fit in memory.
+    """
+    mod = module(section)
+    parameters.check_names(mod.PARAMETERS, namespace)
+    values = parameters.validate(mod.PARAMETERS, namespace, getattr(mod, "CHECKS", ()))
+    budget = resources.available_memory_bytes() if available is None else available
+    derived = mod.derive(values, budget) if hasattr(mod, "derive") else {}
+    p = RunParameters(section, values, mod.PARAMETERS, derived)
+    check_resources(mod, p, device_available=available, host_available=available)
+    if display:
+        _display(p)
+    object.__setattr__(p, "started", time.time())
+    return p

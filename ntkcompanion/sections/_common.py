@@ -1,0 +1,241 @@
+"""Declarations and checks that several sections share: data, task, attack knobs, architectures.
+
+One definition per knob, so ``EPS`` or ``N_TRAIN`` means (and is bounded) the same in
+every section. Section modules call these factories with their own defaults and
+meanings where those differ.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+
+from ntkcompanion import architectures as _architectures
+from ntkcompanion import attacks as _attacks
+from ntkcompanion.parameters import Param, fail
+
+# Static ceilings that keep every loop and size finite whatever the memory says; the
+# memory check (``_memory``) is usually the tighter bound.
+MAX_IMAGES = 1_000_000
+MAX_ATTACK_STEPS = 1_000
+MAX_SEEDS = 100
+MAX_BLOCK = 100_000
+
+ARCHITECTURES = tuple(_architectures.ARCHITECTURES)
+MYRTLE_DEPTHS = tuple(_architectures.MYRTLE_LAYERS)
+NORMS = _attacks.NORMS
+
+
+# --- dataset metadata ----------------------------------------------------------------------------
+
+@functools.lru_cache(maxsize=16)
+def _describe(dataset: str, stamp):
+    from ntkcompanion import data  # imported here: only a section's checks need the data layer
+
+    return data.describe(dataset)
+
+
+def dataset_info(dataset: str):
+    """``data.describe(dataset)`` (class names, image shape, per-class counts), cached per file version."""
+    stamp = os.stat(dataset).st_mtime_ns if os.path.isfile(dataset) else None
+    return _describe(dataset, stamp)
+
+
+def image_shape(p) -> tuple:
+    """``(h, w, c)`` of the run's dataset."""
+    return tuple(dataset_info(p["DATASET"]).image_shape)
+
+
+# --- declarations ------------------------------------------------------------------------------
+
+def dataset(default="mnist_embedded") -> Param:
+    return Param("DATASET", "str", "built-in dataset (ntkcompanion.data.DATASETS) or a path to an .npz file",
+                 default=default)
+
+
+def classes(name="CLASSES", default=(3, 5), *, meaning=None, min_len=None, max_len=None,
+            allow_empty=True) -> Param:
+    meaning = meaning or ("classes of the task, as indices or names: two give a binary task (first -1, second +1); "
+                          "[] for all classes or three or more give one-hot targets")
+    return Param(name, "list", meaning, item=Param("class", "class", "a class"), min_len=min_len,
+                 max_len=max_len, allow_empty=allow_empty, default=list(default))
+
+
+def n_train(default=60, low=2, meaning="training images") -> Param:
+    return Param("N_TRAIN", "int", meaning, unit="images", low=low, high=MAX_IMAGES, default=default)
+
+
+def n_test(default=40, low=1, meaning="test images") -> Param:
+    return Param("N_TEST", "int", meaning, unit="images", low=low, high=MAX_IMAGES, default=default)
+
+
+def seed() -> Param:
+    return Param("SEED", "int", "seed of the data subsample (and of initialisations)", low=0, high=2**31 - 1,
+                 default=0)
+
+
+def output_dir(section: str) -> Param:
+    return Param("OUTPUT_DIR", "str", "where metrics.json is written", default=f"results/{section}", shown=False)
+
+
+# An l2 ball of this radius (pixel units) already holds every image of a 32x32x3 set in [0, 1].
+MAX_L2_EPS = 64.0
+
+
+def eps(default=0.1, *, with_norm=False) -> Param:
+    """``EPS``: at most 1; with a ``NORM`` parameter up to ``MAX_L2_EPS`` (l2), see :func:`check_eps`."""
+    return Param("EPS", "float", "attack radius (images in [0, 1]; 8/255 on CIFAR-10)", unit="pixels",
+                 low=0.0, high=MAX_L2_EPS if with_norm else 1.0, default=default)
+
+
+def check_eps(*names):
+    """Every radius in ``names`` (numbers or lists) is at most 1 when ``NORM`` is ``"linf"``."""
+
+    def check(p):
+        if p["NORM"] != "linf":
+            return
+        for name in names:
+            values = p[name] if isinstance(p[name], list) else [p[name]]
+            for i, v in enumerate(values):
+                if v > 1.0:
+                    fail(f"{name}[{i}]" if isinstance(p[name], list) else name, v,
+                         "a number in [0, 1] for NORM = 'linf' (images are in [0, 1])")
+
+    return check
+
+
+def attack_steps(default=10, low=1, meaning="PGD iterations of every attack") -> Param:
+    return Param("ATTACK_STEPS", "int", meaning, unit="steps", low=low, high=MAX_ATTACK_STEPS, default=default)
+
+
+def attack_step_size(default=0.025) -> Param:
+    return Param("ATTACK_STEP_SIZE", "float", "PGD step size (2.5 EPS / ATTACK_STEPS lets PGD cross the ball)",
+                 unit="pixels", low=0.0, high=1.0, low_open=True, default=default)
+
+
+def norm() -> Param:
+    return Param("NORM", "choice", "threat model: l-infinity (the paper's) or l2 ball", choices=NORMS,
+                 default="linf")
+
+
+def architecture(name="ARCHITECTURE", default="fc") -> Param:
+    return Param(name, "choice", "kernel architecture", choices=ARCHITECTURES, default=default)
+
+
+def architectures(name="ARCHITECTURES", default=("fc", "conv"), *, allow_empty=False, meaning=None) -> Param:
+    return Param(name, "list", meaning or "kernel architectures compared",
+                 item=Param("architecture", "choice", "", choices=ARCHITECTURES), allow_empty=allow_empty,
+                 max_len=len(ARCHITECTURES), default=list(default))
+
+
+def depth(default=1) -> Param:
+    return Param("DEPTH", "int", "hidden layers for fc and conv; myrtle takes 5, 7 or 10", low=1, high=64,
+                 default=default)
+
+
+def block(name, default, meaning) -> Param:
+    return Param(name, "int", meaning, unit="images", low=1, high=MAX_BLOCK, default=default)
+
+
+def fraction(name, default, meaning, *, low_open=False, high_open=False) -> Param:
+    return Param(name, "float", meaning, low=0.0, high=1.0, low_open=low_open, high_open=high_open,
+                 default=default)
+
+
+# --- cross-parameter checks ----------------------------------------------------------------------
+
+def check_dataset(p) -> None:
+    """``DATASET`` is a built-in name or a readable ``.npz`` file (``data.describe`` names the fault)."""
+    dataset_info(p["DATASET"])
+
+
+def resolve_classes(p, name="CLASSES") -> tuple[int, ...]:
+    """Class indices of the parameter ``name`` in the run's dataset (all if empty), named ``name`` in errors."""
+    return dataset_info(p["DATASET"]).class_ids(p[name], name)
+
+
+def check_classes(name="CLASSES", *, sizes: str = "task"):
+    """Classes exist in the dataset, no repeats, and their number fits ``sizes``.
+
+    ``sizes``: ``"task"`` ([] or ≥ 2), ``"binary"`` (2) or ``"multi"`` ([] or ≥ 3).
+    """
+    allowed = {"task": "[] (all classes) or at least two classes", "binary": "exactly two classes (the binary task)",
+               "multi": "[] (all classes) or at least three classes"}[sizes]
+
+    def check(p):
+        value = p[name]
+        n = len(value)
+        ok = {"task": n != 1, "binary": n == 2, "multi": n == 0 or n >= 3}[sizes]
+        if not ok:
+            fail(name, value, allowed)
+        resolve_classes(p, name)
+
+    return check
+
+
+def check_available(count="N_TRAIN", split="train", classes_name="CLASSES"):
+    """``count`` images exist in ``split`` for the chosen classes (``classes_name=None``: every class)."""
+
+    def check(p):
+        info = dataset_info(p["DATASET"])
+        ids = resolve_classes(p, classes_name) if classes_name else None
+        available = info.available(split, ids)
+        where = f"in classes {classes_name} = {p[classes_name]!r}" if classes_name else "in all classes"
+        if p[count] > available:
+            fail(count, p[count], f"at most {available}, the {split} images of {p['DATASET']!r} {where}")
+
+    return check
+
+
+def check_depth(arch_name="ARCHITECTURE", depth_name="DEPTH"):
+    """Myrtle takes depth 5, 7 or 10; fc and conv any depth ≥ 1 (already checked)."""
+
+    def check(p):
+        archs, depths = p[arch_name], p[depth_name]
+        pairs = (zip(archs, depths if isinstance(depths, list) else [depths] * len(archs))
+                 if isinstance(archs, list) else [(archs, depths)])
+        for i, (a, d) in enumerate(pairs):
+            if a == "myrtle" and d not in MYRTLE_DEPTHS:
+                where = f"{depth_name}[{i}]" if isinstance(depths, list) else depth_name
+                fail(where, d, f"one of {', '.join(map(str, MYRTLE_DEPTHS))} for myrtle")
+
+    return check
+
+
+def n_outputs(p, name="CLASSES") -> int:
+    """Outputs of the task's models: 1 for two classes (±1 targets), else the number of classes (one-hot)."""
+    n = len(resolve_classes(p, name))
+    return 1 if n == 2 else n
+
+
+def feature_memory(p, *, architecture: str, shape, n_train: int, n_test: int, outputs: int, n_models: int,
+                   chunk: int, chunk_name: str = "FEATURE_CHUNK") -> list:
+    """Allocations of the eigen-feature sections (4, 5, 7): Gram matrices, eigenvectors, batched feature attacks.
+
+    ``n_models`` models (features or predictors, columns of a coefficient matrix ``(n_train, n_models, outputs)``)
+    are attacked ``chunk`` at a time, each on ``n_test`` images.
+    """
+    from ntkcompanion.sections import _memory as m
+
+    n = n_train
+    return [
+        m.Allocation("the train and test Gram matrices and the eigenvectors", m.F64 * (2 * n * n + n_test * n),
+                     ("N_TRAIN", "N_TEST"), kept=True, host=True),
+        m.Allocation("the feature coefficients and values", m.F64 * (n + n_test) * n_models * outputs,
+                     ("N_TRAIN", "N_TEST"), kept=True, host=True),
+        m.Allocation("one block of the analytic kernel", m.gram(n + n_test, n) +
+                     m.analytic_block(architecture, shape, p["BATCH_SIZE"], n + n_test, n), ("N_TRAIN", "BATCH_SIZE")),
+        m.Allocation(f"the kernel rows of {min(chunk, n_models)} attacked models at once",
+                     m.kernel_rows(architecture, shape, min(chunk, n_models) * n_test, n) +
+                     m.F32 * n * n_models * outputs, (chunk_name, "N_TEST")),
+        m.Allocation("the eigendecomposition of the train Gram matrix", 4 * m.F64 * n * n, ("N_TRAIN",), host=True),
+    ]
+
+
+def feature_flops(p, *, architecture, depth, shape, n_train, n_test, n_models, steps) -> float:
+    """Rough work of the eigen-feature sections: kernels, eigendecomposition, ``steps`` attack steps per model."""
+    from ntkcompanion.sections import _memory as m
+
+    per_step = m.kernel_flops(architecture, depth, shape, n_test, n_train) * 3  # forward and backward
+    return (m.kernel_flops(architecture, depth, shape, n_train + n_test, n_train) + 3.0 * n_train ** 3
+            + n_models * steps * per_step)

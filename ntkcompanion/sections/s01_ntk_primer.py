@@ -1,0 +1,102 @@
+"""Section 1, the NTK primer: kernel Gram matrices, empirical-vs-analytic NTK over widths, kernel regression.
+
+Largest allocations: the empirical NTK of the widest network on ``N_KERNEL`` images (its
+Jacobians hold ``block × parameters`` floats, so it is computed in blocks of
+``p.ntk_batch_size`` images, the largest block that fits), the analytic kernel blocks
+and the ``N_TRAIN × N_TRAIN`` Gram matrices.
+"""
+
+from ntkcompanion.parameters import Param, at_most
+from ntkcompanion.sections import _common as c
+from ntkcompanion.sections import _memory as m
+
+SECTION = "01_ntk_primer"
+MAX_WIDTH = 1_000_000
+
+PARAMETERS = [
+    c.dataset(),
+    c.classes(default=(0, 1)),
+    c.n_train(default=100, meaning="training images for kernel regression"),
+    c.n_test(default=100),
+    c.architectures(meaning="architectures whose kernels are compared"),
+    c.depth(default=2),
+    Param("WIDTHS", "list", "finite widths compared with the infinite-width kernel",
+          item=Param("width", "int", "", low=1, high=MAX_WIDTH), max_len=32, default=[16, 64, 256]),
+    Param("N_KERNEL", "int", "images on which the empirical and analytic NTK are compared (at most N_TRAIN)",
+          unit="images", low=2, high=c.MAX_IMAGES, default=16),
+    Param("N_SEEDS", "int", "random initialisations per width", low=1, high=c.MAX_SEEDS, default=2),
+    c.block("BATCH_SIZE", 64, "block size of the analytic kernels and the empirical NTK: bounds memory"),
+    c.seed(),
+    c.output_dir(SECTION),
+]
+
+CHECKS = [
+    c.check_dataset,
+    c.check_classes(),
+    c.check_available("N_TRAIN", "train"),
+    c.check_available("N_TEST", "test"),
+    c.check_depth("ARCHITECTURES", "DEPTH"),
+    at_most("N_KERNEL", "N_TRAIN"),
+]
+
+
+def _widest(p):
+    """``(architecture, parameter count, activations)`` of the largest network the run builds."""
+    shape = c.image_shape(p)
+    width = max(p["WIDTHS"])
+    nets = [(a, m.n_params(a, p["DEPTH"], width, shape), m.activations(a, p["DEPTH"], width, shape))
+            for a in p["ARCHITECTURES"]]
+    return max(nets, key=lambda t: t[1])
+
+
+def _kept(p) -> list:
+    shape = c.image_shape(p)
+    n, nt = p["N_TRAIN"], p["N_TEST"]
+    k = len(p["ARCHITECTURES"])
+    return [m.Allocation("the images", m.F32 * (n + nt) * shape[0] * shape[1] * shape[2], ("N_TRAIN", "N_TEST"),
+                         kept=True, host=True),
+            m.Allocation("the NTK and NNGP Gram matrices of every architecture", k * 2 * m.F64 * n * (n + nt),
+                         ("N_TRAIN", "N_TEST", "ARCHITECTURES"), kept=True, host=True)]
+
+
+def derive(p, available) -> dict:
+    """``ntk_batch_size``: images per block of the empirical NTK, the largest ≤ min(BATCH_SIZE, N_KERNEL) whose
+    Jacobians fit in half the memory left by the Gram matrices (the other half is headroom for XLA's temporaries)."""
+    limit = min(p["BATCH_SIZE"], p["N_KERNEL"])
+    if available is None:
+        return {"ntk_batch_size": limit}
+    _, params, acts = _widest(p)
+    budget = (available - sum(a.nbytes for a in _kept(p))) / 2 - 2 * m.F32 * params
+    return {"ntk_batch_size": m.largest_fitting_block(params, acts, limit, budget)}
+
+
+def memory(p) -> list:
+    shape = c.image_shape(p)
+    n, nt = p["N_TRAIN"], p["N_TEST"]
+    arch, params, acts = _widest(p)
+    block = getattr(p, "derived", {}).get("ntk_batch_size", min(p["BATCH_SIZE"], p["N_KERNEL"]))
+    out = _kept(p)
+    for a in p["ARCHITECTURES"]:
+        out.append(m.Allocation(f"the {a} kernel Gram matrices and one {p['BATCH_SIZE']}-image block",
+                                m.gram(n, n + nt, kinds=2) + m.analytic_block(a, shape, p["BATCH_SIZE"], n + nt),
+                                ("N_TRAIN", "BATCH_SIZE")))
+    out.append(m.Allocation(f"the empirical NTK of the widest network ({arch}, width {max(p['WIDTHS'])}, "
+                            f"{params:,} parameters)",
+                            2 * m.F32 * params + m.empirical_ntk_block(params, acts, block),
+                            ("WIDTHS", "DEPTH", "ARCHITECTURES")))
+    out.append(m.Allocation("the eigendecomposition of the train Gram matrix", 4 * m.F64 * n * n, ("N_TRAIN",),
+                            host=True))
+    return out
+
+
+def peak_memory_bytes(p) -> float:
+    return m.peak(memory(p))[0]
+
+
+def flops(p) -> float:
+    shape = c.image_shape(p)
+    n, nt = p["N_TRAIN"], p["N_TEST"]
+    kernels = sum(m.kernel_flops(a, p["DEPTH"], shape, n + nt, n) for a in p["ARCHITECTURES"])
+    empirical = sum(2.0 * p["N_SEEDS"] * p["N_KERNEL"] ** 2 * m.n_params(a, p["DEPTH"], w, shape)
+                    for a in p["ARCHITECTURES"] for w in p["WIDTHS"])
+    return kernels + empirical + 3 * len(p["ARCHITECTURES"]) * float(n) ** 3

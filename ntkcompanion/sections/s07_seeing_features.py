@@ -1,0 +1,75 @@
+"""Section 7, seeing features: pictures of useful non-robust eigen-features, on a binary and a multi-class task.
+
+Largest allocations: per task, the ``N_TRAIN × N_TRAIN`` Gram matrix, its eigenvectors and
+the feature coefficients (times the classes for the multi-class task), and the kernel rows
+of ``FEATURE_CHUNK`` features attacked at once.
+"""
+
+from ntkcompanion.parameters import Param, at_most
+from ntkcompanion.sections import _common as c
+from ntkcompanion.sections import _memory as m
+
+SECTION = "07_seeing_features"
+
+PARAMETERS = [
+    c.dataset(),
+    c.classes("BINARY_CLASSES", meaning="the binary task: two classes (first -1, second +1)", min_len=2, max_len=2,
+              allow_empty=False),
+    c.classes("MULTI_CLASSES", (), meaning="the multi-class task: [] for all classes, or three or more classes"),
+    c.n_train(default=60, meaning="training images per task, which is also the number of eigen-features"),
+    c.n_test(default=40, meaning="test images per task on which usefulness and robustness are measured"),
+    c.architecture(),
+    c.depth(),
+    c.eps(),
+    c.attack_step_size(),
+    c.attack_steps(low=0, meaning="PGD iterations, or 0 to run FGSM only"),
+    Param("PGD_EVERY", "int", "PGD attacks every this-many-th feature by eigen-index; FGSM attacks all", low=1,
+          high=c.MAX_IMAGES, default=1),
+    c.block("FEATURE_CHUNK", 32, "features attacked per batch: bounds memory"),
+    c.fraction("USEFUL_MARGIN", 0.05, "useful: clean accuracy above the majority-class rate plus this margin"),
+    c.fraction("NON_ROBUST_MAX", 0.05, "non-robust: accuracy under attack at most this"),
+    c.fraction("RCOND", 1e-5, "features with eigenvalue below RCOND times the largest are unresolved"),
+    Param("N_IMAGES", "int", "test images pictured with their adversarial versions (at most N_TEST)",
+          unit="images", low=1, high=16, default=3),
+    Param("N_GALLERY", "int", "most useful non-robust features in the gallery (at most N_TRAIN)", low=1, high=64,
+          default=10),
+    c.block("BATCH_SIZE", 128, "kernel block size: bounds memory"),
+    c.seed(),
+    c.output_dir(SECTION),
+]
+
+CHECKS = [
+    c.check_dataset,
+    c.check_classes("BINARY_CLASSES", sizes="binary"),
+    c.check_classes("MULTI_CLASSES", sizes="multi"),
+    c.check_available("N_TRAIN", "train", "BINARY_CLASSES"),
+    c.check_available("N_TEST", "test", "BINARY_CLASSES"),
+    c.check_available("N_TRAIN", "train", "MULTI_CLASSES"),
+    c.check_available("N_TEST", "test", "MULTI_CLASSES"),
+    c.check_depth(),
+    at_most("N_IMAGES", "N_TEST"),
+    at_most("N_GALLERY", "N_TRAIN"),
+]
+
+
+def memory(p) -> list:
+    out = []
+    for name in ("BINARY_CLASSES", "MULTI_CLASSES"):
+        out += c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
+                                n_test=p["N_TEST"], outputs=c.n_outputs(p, name), n_models=p["N_TRAIN"],
+                                chunk=p["FEATURE_CHUNK"])
+    return out
+
+
+def peak_memory_bytes(p) -> float:
+    return m.peak(memory(p))[0]
+
+
+def flops(p) -> float:
+    n = p["N_TRAIN"]
+    pgd_models = -(-n // p["PGD_EVERY"]) if p["ATTACK_STEPS"] else 0
+    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=n,
+                  n_test=p["N_TEST"])
+    one_task = (c.feature_flops(p, **common, n_models=n, steps=1)
+                + c.feature_flops(p, **common, n_models=pgd_models, steps=p["ATTACK_STEPS"]))
+    return 2 * one_task

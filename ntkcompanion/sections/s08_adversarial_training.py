@@ -1,0 +1,152 @@
+"""Section 8, adversarial training: kernel dynamics of practical networks under standard and adversarial training.
+
+Largest allocations: the empirical NTK snapshots (``N_SNAPSHOT × logits`` squared floats,
+one per snapshot epoch and run, kept on the host), one block of the empirical NTK
+(``KERNEL_BATCH_SIZE × logits × parameters`` floats per Jacobian) and a training batch.
+"""
+
+from ntkcompanion.adversarial_training import MODES, NETWORKS
+from ntkcompanion.parameters import Param, at_most, fail
+from ntkcompanion.sections import _common as c
+from ntkcompanion.sections import _memory as m
+
+SECTION = "08_adversarial_training"
+MAX_EPOCHS = 1_000
+MAX_MLP_WIDTH = 1_000_000
+MAX_CNN_WIDTH = 64.0  # 2048 channels in the first stage
+
+PARAMETERS = [
+    c.dataset(),
+    c.classes(default=(), meaning="[] for all classes (one-hot, softmax cross-entropy); two classes give a binary "
+              "task"),
+    c.n_train(default=200, meaning="training images (at least N_SNAPSHOT and BATCH_SIZE)"),
+    c.n_test(default=50, meaning="test images for clean and robust accuracy"),
+    Param("NETWORK", "choice", "the authors' 6-conv CNN or a fully connected network", choices=NETWORKS,
+          default="mlp"),
+    Param("WIDTH", "float", "cnn: channel multiplier (1.0 is 32-64-128 channels); mlp: hidden units (an integer)",
+          low=0.0, high=MAX_MLP_WIDTH, low_open=True, default=32),
+    Param("DEPTH", "int", "cnn: stages of two convolutions (3 is the authors'); mlp: hidden layers", low=1, high=16,
+          default=1),
+    Param("EPOCHS", "int", "training epochs", unit="epochs", low=1, high=MAX_EPOCHS, default=2),
+    Param("LEARNING_RATE", "float", "SGD learning rate, no momentum", low=0.0, high=10.0, low_open=True,
+          default=0.05),
+    Param("BATCH_SIZE", "int", "images per SGD step (at most N_TRAIN)", unit="images", low=1, high=c.MAX_IMAGES,
+          default=50),
+    Param("MODES", "list", "runs, distinct, including 'standard' and at least one adversarial one",
+          item=Param("mode", "choice", "", choices=MODES), min_len=2, max_len=len(MODES),
+          default=["standard", "fgsm", "pgd"]),
+    c.eps(with_norm=True),
+    c.attack_step_size(),
+    c.attack_steps(default=5, meaning="PGD steps in training (20 for the authors)"),
+    Param("RANDOM_START", "bool", "the PGD training attack starts at a random point of the ball", default=False),
+    c.norm(),
+    Param("EVAL_ATTACK_STEPS", "int", "steps of the PGD (random start, radius EPS, step ATTACK_STEP_SIZE) behind "
+          "robust test accuracy", unit="steps", low=1, high=c.MAX_ATTACK_STEPS, default=5),
+    Param("N_SNAPSHOT", "int", "training images in the fixed kernel-snapshot subset (at most N_TRAIN)",
+          unit="images", low=2, high=c.MAX_IMAGES, default=10),
+    Param("SNAPSHOT_EVERY", "int", "epochs between kernel snapshots (epoch 0 and the last are always included)",
+          unit="epochs", low=1, high=MAX_EPOCHS, default=1),
+    c.block("KERNEL_BATCH_SIZE", 10, "images per block of the empirical NTK: bounds memory"),
+    Param("TOP_K", "int", "eigen-directions in the 'top' part and in the spectral mass (at most N_SNAPSHOT x "
+          "logits)", low=1, high=c.MAX_IMAGES, default=10),
+    c.fraction("LAZY_THRESHOLD", 0.05, "kernel distance to the final kernel below which a run counts as lazy",
+               low_open=True, high_open=True),
+    Param("SWITCH_EPOCHS", "list", "epochs from which the linearised network is trained (each at most EPOCHS)",
+          item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, default=[1]),
+    Param("LINEARISED_MODES", "list", "runs repeated with linearisation (each also in MODES)",
+          item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES), default=["standard", "pgd"]),
+    c.seed(),
+    c.output_dir(SECTION),
+]
+
+
+def _check_width(p):
+    if p["NETWORK"] == "mlp":
+        if not isinstance(p["WIDTH"], int):
+            fail("WIDTH", p["WIDTH"], f"an integer in [1, {MAX_MLP_WIDTH}] (hidden units) for NETWORK = 'mlp'")
+    elif p["WIDTH"] > MAX_CNN_WIDTH:
+        fail("WIDTH", p["WIDTH"], f"a number in (0, {MAX_CNN_WIDTH:g}] (channel multiplier) for NETWORK = 'cnn'")
+
+
+def _check_modes(p):
+    modes = p["MODES"]
+    if "standard" not in modes or len(set(modes)) != len(modes):
+        fail("MODES", modes, "distinct modes including 'standard' and at least one of 'fgsm', 'pgd'")
+    for i, mode in enumerate(p["LINEARISED_MODES"]):
+        if mode not in modes:
+            fail(f"LINEARISED_MODES[{i}]", mode, f"one of MODES = {modes!r}")
+
+
+def _check_switch(p):
+    for i, e in enumerate(p["SWITCH_EPOCHS"]):
+        if e > p["EPOCHS"]:
+            fail(f"SWITCH_EPOCHS[{i}]", e, f"an integer in [0, EPOCHS = {p['EPOCHS']}]")
+
+
+def _check_top_k(p):
+    rows = p["N_SNAPSHOT"] * c.n_outputs(p)
+    if p["TOP_K"] > rows:
+        fail("TOP_K", p["TOP_K"], f"at most N_SNAPSHOT x logits = {rows}")
+
+
+CHECKS = [
+    c.check_dataset,
+    c.check_classes(),
+    c.check_available("N_TRAIN", "train"),
+    c.check_available("N_TEST", "test"),
+    _check_width,
+    _check_modes,
+    _check_switch,
+    c.check_eps("EPS"),
+    at_most("BATCH_SIZE", "N_TRAIN"),
+    at_most("N_SNAPSHOT", "N_TRAIN"),
+    at_most("SNAPSHOT_EVERY", "EPOCHS"),
+    _check_top_k,
+]
+
+
+def _net(p):
+    shape, k = c.image_shape(p), c.n_outputs(p)
+    return (m.trained_params(p["NETWORK"], p["WIDTH"], p["DEPTH"], shape, k),
+            m.trained_activations(p["NETWORK"], p["WIDTH"], p["DEPTH"], shape), k)
+
+
+def n_snapshots(p) -> int:
+    """Kernel snapshots per run: epoch 0, every ``SNAPSHOT_EVERY`` epochs, and the last."""
+    return len(set(range(0, p["EPOCHS"] + 1, p["SNAPSHOT_EVERY"])) | {p["EPOCHS"]})
+
+
+def memory(p) -> list:
+    h, w, ch = c.image_shape(p)
+    params, acts, k = _net(p)
+    rows = p["N_SNAPSHOT"] * k
+    snapshots = n_snapshots(p) * len(p["MODES"])
+    net = f"the {p['NETWORK']} (width {p['WIDTH']:g}, {params:,} parameters)"
+    return [
+        m.Allocation("the images", m.F32 * (p["N_TRAIN"] + p["N_TEST"]) * h * w * ch, ("N_TRAIN", "N_TEST"),
+                     kept=True),
+        m.Allocation(f"{snapshots} kernel snapshots of {rows} x {rows} (fewer with a larger SNAPSHOT_EVERY)",
+                     snapshots * m.F64 * rows * rows, ("N_SNAPSHOT", "EPOCHS"), kept=True, host=True),
+        m.Allocation(f"one block of the empirical NTK of {net}", 4 * m.F32 * params +
+                     m.empirical_ntk_block(params, acts, min(p["KERNEL_BATCH_SIZE"], p["N_SNAPSHOT"]), k),
+                     ("KERNEL_BATCH_SIZE", "WIDTH", "DEPTH")),
+        m.Allocation(f"one training or evaluation batch of {net}",
+                     4 * m.F32 * params + 3 * m.F32 * p["BATCH_SIZE"] * acts,
+                     ("BATCH_SIZE", "WIDTH", "DEPTH")),
+    ]
+
+
+def peak_memory_bytes(p) -> float:
+    return m.peak(memory(p))[0]
+
+
+def flops(p) -> float:
+    params, _, k = _net(p)
+    attack = {"standard": 0, "fgsm": 1, "pgd": p["ATTACK_STEPS"]}
+    per_epoch = {mode: 6.0 * p["N_TRAIN"] * params * (1 + attack[mode]) for mode in MODES}
+    evaluation = 6.0 * p["N_TEST"] * params * (1 + p["EVAL_ATTACK_STEPS"]) * (p["EPOCHS"] + 1)
+    snapshots = n_snapshots(p) * 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
+    runs = sum(p["EPOCHS"] * per_epoch[mode] + evaluation + snapshots for mode in p["MODES"])
+    linearised = len(p["LINEARISED_MODES"]) * len(p["SWITCH_EPOCHS"]) * (
+        2 * p["EPOCHS"] * per_epoch["pgd"] + 2 * evaluation)
+    return runs + linearised
