@@ -6,7 +6,7 @@ Run:  python benchmarks/bench_features.py          (full: a few minutes on a 2-c
 1. Usefulness and FGSM robustness (ℓ∞, ε = 0.1, binary cross-entropy) of ALL n_train eigen-features
    φ_i(x) = Θ(x, X) v_i λ_i⁻¹ v_iᵀ Y of the FC (depth 1) NTK, on embedded MNIST with n_train = 1000
    (a binary pair has at most 800 images in the embedded subset, so the task is digits 0–4 (−1)
-   against 5–9 (+1)), 100 test points. ``ntkcompanion.features.robustness`` (kernel rows at the clean
+   against 5–9 (+1)), 100 test points. ``ntkcompanion.feature_attacks.robustness`` (kernel rows at the clean
    inputs computed and linearised once, features batched in compiled chunks) against the authors' way,
    written below: one feature at a time, eager JAX (no jit), the test-train kernel recomputed at every
    call (clean prediction, gradient, adversarial prediction). The baseline is timed on a subset of
@@ -18,6 +18,12 @@ Run:  python benchmarks/bench_features.py          (full: a few minutes on a 2-c
    x'·Xᵀ (2·n·N·d) and their contraction (2·n·N). Total 2nNd + 4nNd·m + 4nN·m. Elementwise kernel work,
    norms and the cotangent outer products are not counted. Compared with a jitted float32 ``jnp.dot``
    of shape (chunk·n, d)·(d, N), timed in the same run.
+3. The book's sizes (``--book``, also part of the full run): n_train = 1000, 1000 test points, 200 features,
+   FGSM and PGD-5 (ε = 0.1, step 0.025), closed-form FC kernel and stax kernel. For PGD the count per
+   feature is 4nNd per step (gradient, then the rows at the new point; the first gradient comes from the
+   shared linearisation and the last step's rows give the robustness): 2nNd + 4nNd·m·s + 4nN·m·s for
+   s steps. Each case is timed interleaved with the reference matmul, three times; the table gives the
+   median ratio (other processes load the CPU alike for both).
 """
 
 import argparse
@@ -29,9 +35,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkcompanion import architectures, data, features, kernels, losses, predictor
+from ntkcompanion import architectures, data, feature_attacks, features, kernels, losses
 
 EPS = 0.1
+PGD_STEP, PGD_STEPS = 0.025, 5
 
 
 def binary_task(n_train, n_test):
@@ -74,10 +81,63 @@ def dense_matmul_rate(rows, d, n_train):
     return 2 * rows * d * n_train / float(np.median(times)) / 1e9
 
 
+def _timed(fn):
+    start = time.perf_counter()
+    fn()
+    return time.perf_counter() - start
+
+
+def book_sizes(n_train, n_test, m, repeats):
+    """FLOP rate of FGSM and PGD over m features at the book's sizes, as a ratio to a float32 matmul."""
+    x_train, y_train, x, y = binary_task(n_train, n_test)
+    eigenvalues, eigenvectors = features.eigendecomposition(kernels.gram(x_train, architecture="fc", depth=1))
+    coef = features.feature_coefficients(eigenvalues, eigenvectors, y_train, features=list(range(m)))
+    d = int(np.prod(x.shape[1:]))
+    rng = np.random.default_rng(0)
+    a = jnp.asarray(rng.uniform(size=(feature_attacks.FEATURE_CHUNK * n_test, d)), jnp.float32)
+    b = jnp.asarray(rng.uniform(size=(n_train, d)), jnp.float32)
+    matmul = jax.jit(lambda a, b: a @ b.T)
+    jax.block_until_ready(matmul(a, b))
+    matmul_flops = 2 * a.shape[0] * d * n_train
+    print(f"## Book sizes: FGSM and PGD-{PGD_STEPS} robustness of {m} eigen-features, FC-1 NTK, n_train = {n_train}, "
+          f"{n_test} test points (median of {repeats} for the closed form the book uses, one run for stax)\n")
+    print("| kernel | attack | time (s) | GFLOP counted | GFLOP/s | matmul GFLOP/s | ratio to matmul |\n"
+          "|---|---|---:|---:|---:|---:|---:|", flush=True)
+    rows = []
+    for kernel_name, fast in (("closed form (`kernels.kernel_fn`, the book's)", True), ("stax", False)):
+        kfn = kernels.kernel_fn("fc", 1, fast=fast)
+        for attack, steps in (("fgsm", 1), ("pgd", PGD_STEPS)):
+            def run():
+                return feature_attacks.robustness(kfn, x_train, coef, x, y, attack=attack, eps=EPS,
+                                                  step_size=PGD_STEP, steps=steps)
+            run()  # compile
+            flops = 2 * n_test * n_train * d + 4 * n_test * n_train * (d + 1) * m * steps
+            ratios, seconds = [], []
+            for _ in range(repeats if fast else 1):
+                matmul_s = np.median([_timed(lambda: jax.block_until_ready(matmul(a, b))) for _ in range(3)])
+                run_s = _timed(run)
+                seconds.append(run_s)
+                ratios.append((flops / run_s) / (matmul_flops / matmul_s))
+            rows.append(dict(kernel=kernel_name, attack=attack.upper() + (f"-{steps}" if attack == "pgd" else ""),
+                             seconds=float(np.median(seconds)), gflops=flops / float(np.median(seconds)) / 1e9,
+                             flops=flops, ratio=float(np.median(ratios)),
+                             matmul_gflops=matmul_flops / matmul_s / 1e9))
+            r = rows[-1]
+            print(f"| {r['kernel']} | {r['attack']} | {r['seconds']:.2f} | {r['flops'] / 1e9:.0f} | {r['gflops']:.1f} | "
+                  f"{r['matmul_gflops']:.1f} | **{r['ratio']:.2f}** |", flush=True)
+    print(f"\nReference: float32 jnp.dot ({a.shape[0]}, {d})·({d}, {n_train}), timed next to each run. "
+          "Target: ratio ≥ 0.5 for the form the book uses (closed form for FC).\n")
+    return rows
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (a smoke run)")
+    parser.add_argument("--book", action="store_true", help="only the book-size FGSM/PGD case")
     args = parser.parse_args()
+    if args.book:
+        book_sizes(1000, 1000, 200, 3)
+        return
     n_train, n_test, n_timed = (200, 20, 6) if args.quick else (1000, 100, 20)
     print(f"# bench_features{' --quick' if args.quick else ''}: jax {jax.__version__}, "
           f"{jax.default_backend()} {jax.devices()[0].device_kind}, {os.cpu_count()} CPUs, "
@@ -91,7 +151,7 @@ def main():
     setup_s = time.perf_counter() - start
 
     def ours(kfn):
-        return features.robustness(kfn, x_train, coef, x, y, attack="fgsm", eps=EPS)
+        return feature_attacks.robustness(kfn, x_train, coef, x, y, attack="fgsm", eps=EPS)
 
     start = time.perf_counter()
     ours(kernel_fn)
@@ -99,7 +159,7 @@ def main():
     start = time.perf_counter()
     result = ours(kernel_fn)
     ours_s = time.perf_counter() - start
-    fast_kernel_fn = predictor.fc_kernel_fn(1)
+    fast_kernel_fn = kernels.kernel_fn("fc", 1)
     ours(fast_kernel_fn)
     start = time.perf_counter()
     fast = ours(fast_kernel_fn)
@@ -115,7 +175,7 @@ def main():
 
     d, m = x.shape[1] * x.shape[2] * x.shape[3], n_train
     flops = 2 * n_test * n_train * d + 4 * n_test * n_train * d * m + 4 * n_test * n_train * m
-    matmul_gflops = dense_matmul_rate(features.FEATURE_CHUNK * n_test, d, n_train)
+    matmul_gflops = dense_matmul_rate(feature_attacks.FEATURE_CHUNK * n_test, d, n_train)
 
     print(f"## FGSM (ℓ∞, ε = {EPS}) robustness of all {m} eigen-features, FC-1 NTK, embedded MNIST "
           f"(0–4 vs 5–9), n_train = {n_train}, {n_test} test points\n")
@@ -123,7 +183,7 @@ def main():
     print(f"| baseline: per feature, eager, kernel recomputed (extrapolated from {n_timed - 1} features) | "
           f"{base_s:.1f} | {base_robust.mean():.3f} (subset) | {flops / base_s / 1e9:.2f} |")
     print(f"| ntkcompanion, stax kernel | {ours_s:.2f} | {result.robustness.mean():.3f} | {flops / ours_s / 1e9:.1f} |")
-    print(f"| ntkcompanion, closed-form FC kernel (`predictor.fc_kernel_fn`) | {fast_s:.2f} | "
+    print(f"| ntkcompanion, closed-form FC kernel (`kernels.fc_kernel_fn`) | {fast_s:.2f} | "
           f"{fast.robustness.mean():.3f} | {flops / fast_s / 1e9:.1f} |")
     print(f"| ntkcompanion, first call (compile + run), stax kernel | {first_s:.2f} | | |")
     print(f"| one-time set-up: Gram matrix + float64 eigendecomposition | {setup_s:.2f} | | |")
@@ -138,9 +198,13 @@ def main():
     print(f"\nEffective FLOP rate: {flops / 1e9:.1f} GFLOP counted (2nNd + 4nNd·m + 4nN·m, d = {d}); "
           f"ours {flops / ours_s / 1e9:.1f} GFLOP/s (stax), {flops / fast_s / 1e9:.1f} GFLOP/s (closed form) "
           f"against {matmul_gflops:.1f} GFLOP/s for a float32 jnp.dot of shape "
-          f"({features.FEATURE_CHUNK * n_test}, {d})·({d}, {n_train}): "
+          f"({feature_attacks.FEATURE_CHUNK * n_test}, {d})·({d}, {n_train}): "
           f"**{100 * flops / ours_s / 1e9 / matmul_gflops:.0f}%** (stax), "
-          f"**{100 * flops / fast_s / 1e9 / matmul_gflops:.0f}%** (closed form); target ≥ 50%.")
+          f"**{100 * flops / fast_s / 1e9 / matmul_gflops:.0f}%** (closed form); target ≥ 50%.\n")
+    if args.quick:
+        book_sizes(200, 50, 16, 1)
+    else:
+        book_sizes(1000, 1000, 200, 3)
 
 
 if __name__ == "__main__":

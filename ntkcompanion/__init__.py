@@ -6,40 +6,54 @@ training-free attacks and eigen-features. Importing it never imports TensorFlow
 (see ``ntkcompanion._nt``).
 """
 
+from ntkcompanion import adversarial_training
 from ntkcompanion import architectures
 from ntkcompanion import attacks
 from ntkcompanion import cache
 from ntkcompanion import data
 from ntkcompanion import dynamics
+from ntkcompanion import evidence
+from ntkcompanion import feature_attacks
 from ntkcompanion import features
-from ntkcompanion import finite
 from ntkcompanion import kernels
+from ntkcompanion import labels
+from ntkcompanion import lazy_training
 from ntkcompanion import losses
+from ntkcompanion import parameters
 from ntkcompanion import plotting
 from ntkcompanion import predictor
+from ntkcompanion import progress
 from ntkcompanion import record
+from ntkcompanion import resources
+from ntkcompanion import sections
 from ntkcompanion import similarity
-from ntkcompanion import training
 from ntkcompanion import transfer
 from ntkcompanion import validate
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "adversarial_training",
     "architectures",
     "attacks",
     "cache",
     "data",
     "dynamics",
+    "evidence",
+    "feature_attacks",
     "features",
-    "finite",
     "kernels",
+    "labels",
+    "lazy_training",
     "losses",
+    "parameters",
     "plotting",
     "predictor",
+    "progress",
     "record",
+    "resources",
+    "sections",
     "similarity",
-    "training",
     "transfer",
     "validate",
 ]

@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkcompanion import losses, validate
+from ntkcompanion import labels, losses, validate
 
 __all__ = ["NORMS", "fgsm", "pgd", "accuracy", "step_direction", "project"]
 
@@ -145,10 +145,7 @@ def _check(logits_fn, x, y, eps, step_size, steps, norm, loss, random_start, key
     if not jnp.issubdtype(x.dtype, jnp.floating) or x.ndim < 2:
         raise ValueError(f"x has dtype {x.dtype} and shape {x.shape}: expected floating-point inputs "
                          "(n, ...), e.g. images (n, h, w, c) in [0, 1].")
-    y = jnp.asarray(y)
-    if y.ndim not in (1, 2) or y.shape[0] != x.shape[0]:
-        raise ValueError(f"y has shape {y.shape}: expected ({x.shape[0]},) ±1 labels or "
-                         f"({x.shape[0]}, k) one-hot labels, one per input.")
+    y = jnp.asarray(labels.check(y, x.shape[0]))
     loss = losses.default_loss(y) if loss is None else validate.one_of("loss", loss, losses.LOSSES)
     if (loss, y.ndim) in (("bce", 2), ("ce", 1)):
         allowed = "(n,) ±1 labels" if loss == "bce" else "(n, k) one-hot labels"

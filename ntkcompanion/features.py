@@ -17,7 +17,7 @@ Every feature, and every weighted sum of features (``top_k``, ``subset``, ``f_t`
 a kernel model :math:`x \mapsto \Theta(x, X)\, c` with a coefficient vector :math:`c`;
 a set of them is one coefficient matrix :math:`C`, one column per model. They all go
 through the predictor's chunked kernel rows (``predictor.kernel_apply_fn``,
-``predictor.kernel_rows_fn``), and :func:`robustness` attacks all columns at once.
+``predictor.kernel_rows_fn``); ``feature_attacks.robustness`` attacks all columns at once.
 
 Eigenvalues near zero. The decomposition is exact algebra for every :math:`\lambda_i > 0`
 (and a feature with :math:`\lambda_i = 0` is taken as 0, the pseudo-inverse; at finite
@@ -34,27 +34,21 @@ Example:
     >>> k_train_train = kernels.kernel_matrix(kernel_fn, x_train)
     >>> eigenvalues, eigenvectors = eigendecomposition(k_train_train)
     >>> coef = feature_coefficients(eigenvalues, eigenvectors, y_train)       # (n_train, n_train)
-    >>> result = robustness(kernel_fn, x_train, coef, x_test, y_test, attack="fgsm", eps=0.1)
-    >>> result.usefulness.shape, result.robustness.shape                       # (n_train,) each
+    >>> phi = features_fn(kernels.kernel_fn("fc", 1), x_train, coef)(x_test)   # (n_test, n_train)
 """
 
 import functools
 import math
 import numbers
-from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from ntkcompanion import attacks, losses, predictor, validate
+from ntkcompanion import labels, predictor, validate
 
 __all__ = [
-    "ATTACKS",
-    "FEATURE_CHUNK",
     "RCOND",
-    "Robustness",
     "eigendecomposition",
     "resolved",
     "select",
@@ -67,12 +61,9 @@ __all__ = [
     "features_fn",
     "subset_predictor",
     "top_k_predictor",
-    "robustness",
-    "input_gradients",
+    "check_coef",
 ]
 
-ATTACKS = ("fgsm", "pgd")
-FEATURE_CHUNK = 32
 RCOND = 1e-5
 
 
@@ -174,10 +165,7 @@ def _gains(eigenvalues, t, learning_rate):
 
 def _projections(eigenvectors, y_train):
     v = np.asarray(eigenvectors, np.float64)
-    y = np.asarray(y_train, np.float64)
-    if y.ndim not in (1, 2) or y.shape[0] != v.shape[0]:
-        raise ValueError(f"y_train has shape {y.shape}: expected ({v.shape[0]},) ±1 labels or "
-                         f"({v.shape[0]}, k) one-hot targets, one per training point.")
+    y = np.asarray(labels.check(y_train, v.shape[0], name="y_train", per="training point"), np.float64)
     return v, v.T @ y  # (n, n), (n,) or (n, k)
 
 
@@ -281,7 +269,8 @@ def _reshaped(apply_fn, x, *, shape):
     return apply_fn(x).reshape((x.shape[0],) + shape)
 
 
-def _check_coef(coef, n_train):
+def check_coef(coef, n_train):
+    """Checks a coefficient matrix: ``(n_train, m)`` or ``(n_train, m, k)``, one column per model."""
     coef = np.asarray(coef)
     if coef.ndim not in (2, 3) or coef.shape[0] != n_train:
         raise ValueError(f"coef has shape {coef.shape}: expected ({n_train}, m) or ({n_train}, m, k), "
@@ -293,7 +282,7 @@ def features_fn(kernel_fn, x_train, coef, *, get: str = "ntk", chunk_size: int =
     r"""Builds :math:`x \mapsto (\phi_i(x))_i = \Theta(x, X)\, C` for a coefficient matrix :math:`C`.
 
     Args:
-      kernel_fn: a stax ``kernel_fn`` (or ``predictor.fc_kernel_fn``).
+      kernel_fn: an analytic ``kernel_fn`` (``kernels.kernel_fn``).
       x_train: ``(n_train, h, w, c)`` training inputs.
       coef: ``(n_train, m)`` or ``(n_train, m, k)`` (:func:`feature_coefficients`).
       get, chunk_size: as in ``predictor.kernel_apply_fn``.
@@ -301,7 +290,7 @@ def features_fn(kernel_fn, x_train, coef, *, get: str = "ntk", chunk_size: int =
     Returns:
       ``phi_fn(x)``: ``(n, h, w, c)`` → ``(n, m)`` or ``(n, m, k)``; a jitted, differentiable pytree.
     """
-    coef = _check_coef(coef, len(x_train))
+    coef = check_coef(coef, len(x_train))
     apply_fn = predictor.kernel_apply_fn(kernel_fn, x_train, coef.reshape(len(coef), -1), get=get,
                                          chunk_size=chunk_size)
     return jax.tree_util.Partial(functools.partial(_reshaped, shape=coef.shape[1:]), apply_fn)
@@ -333,175 +322,3 @@ def top_k_predictor(kernel_fn, x_train, eigenvalues, eigenvectors, y_train, k: i
     if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and 1 <= k <= n):
         raise ValueError(f"k = {k!r} is not allowed: expected an integer in [1, n_train = {n}].")
     return subset_predictor(kernel_fn, x_train, eigenvalues, eigenvectors, y_train, list(range(k)), **kwargs)
-
-
-# --- Usefulness and robustness of many models at once -----------------------------------------
-
-
-class Robustness(NamedTuple):
-    """Per-model accuracies: ``usefulness`` on clean inputs, ``robustness`` under the attack; ``(m,)`` each."""
-
-    usefulness: np.ndarray
-    robustness: np.ndarray
-
-
-@functools.partial(jax.jit, static_argnames=("loss", "norm"))
-def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *, loss, norm):
-    """Correct counts, clean and attacked, of the models ``coef_chunks (chunks, N, j[, k])``, one attack each."""
-    j = coef_chunks.shape[2]
-    eps, step_size, low, high = (jnp.asarray(v, x.dtype) for v in (eps, step_size, low, high))
-    # One linearisation of the kernel rows at the clean inputs, shared by every model.
-    rows, vjp_fn = jax.vjp(rows_fn, x)
-    n, n_train = rows.shape
-    x_j = jnp.broadcast_to(x, (j,) + x.shape)
-    correct = jax.vmap(lambda out: losses.correct(out, y))
-
-    def total_loss(logits):  # (j, n[, k]) -> scalar; models are independent, so one gradient serves all
-        return jnp.sum(jax.vmap(lambda out: losses.per_example(loss, out, y))(logits))
-
-    def one_chunk(coef):
-        def logits_at(z):  # (j, n, ...) -> (j, n[, k]): model i evaluated at its own inputs z[i]
-            r = rows_fn(z.reshape((j * n,) + x.shape[1:])).reshape(j, n, n_train)
-            return jnp.einsum("jnN,Nj...->jn...", r, coef)
-
-        clean = jnp.einsum("nN,Nj...->jn...", rows, coef)
-        # First step: a VJP of the shared linearisation per model, cotangent (∂L/∂logits) ⊗ c_i.
-        cotangents = jnp.einsum("jn...,Nj...->jnN", jax.grad(total_loss)(clean), coef)
-        g = jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents)
-        # The same arithmetic as attacks.pgd (over a (models, inputs) batch), so results agree to the bit.
-        z = x_j + step_size * attacks.step_direction(g, norm, batch_dims=2)
-        z = attacks.project(z, x_j, eps, low, high, norm, batch_dims=2)
-
-        def step(_, z):
-            g = jax.grad(lambda z: total_loss(logits_at(z)))(z)
-            z = z + step_size * attacks.step_direction(g, norm, batch_dims=2)
-            return attacks.project(z, x_j, eps, low, high, norm, batch_dims=2)
-
-        z = jax.lax.fori_loop(1, steps, step, z)
-        return jnp.sum(correct(clean), axis=1), jnp.sum(correct(logits_at(z)), axis=1)  # counts, exact
-
-    return jax.lax.map(one_chunk, coef_chunks)
-
-
-_ROWS_TREEDEFS = {}
-
-
-def _rows_fn(kernel_fn, x_train, get, chunk_size):
-    """``predictor.kernel_rows_fn`` with one pytree structure per kernel and shape, so compilations are reused."""
-    rows_fn = predictor.kernel_rows_fn(kernel_fn, x_train, get=get, chunk_size=chunk_size)
-    key = (kernel_fn, get, chunk_size, x_train.shape)
-    treedef = _ROWS_TREEDEFS.setdefault(key, jax.tree_util.tree_structure(rows_fn))
-    return jax.tree_util.tree_unflatten(treedef, jax.tree_util.tree_leaves(rows_fn))
-
-
-def _train_chunk(n_train, chunk_size):
-    """Equal training chunks of at most ``chunk_size`` (less padding than fixed-size chunks)."""
-    return -(-n_train // -(-n_train // chunk_size))
-
-
-def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: float,
-               step_size: float | None = None, steps: int = 1, norm: str = "linf", loss: str | None = None,
-               clip=(0.0, 1.0), feature_chunk: int = FEATURE_CHUNK, get: str = "ntk",
-               chunk_size: int = predictor.CHUNK_SIZE) -> Robustness:
-    r"""Usefulness and robustness of every model :math:`x \mapsto \Theta(x, X)\, c_i`, each attacked on its own.
-
-    Usefulness :math:`\rho_i` is the clean accuracy of :math:`\phi_i` (sign for ±1 labels, argmax
-    for one-hot); robustness :math:`\gamma_i` is its accuracy at :math:`x'_i`, the FGSM or PGD point
-    computed against :math:`\phi_i` itself (paper §2.2, §4). Exactly what ``attacks.fgsm`` /
-    ``attacks.pgd`` (from ``x``, last iterate) give per model, but batched:
-
-    * one compiled call; the kernel rows :math:`\Theta(x, X)` at the clean inputs are computed and linearised once;
-      every model's clean output is ``rows @ C`` and its first attack gradient a VJP of that
-      linearisation with cotangent :math:`(\partial L/\partial \phi_i)\, c_i^\top`;
-    * the adversarial inputs differ per model, so :math:`\Theta(x'_i, X)\, c_i` (and PGD's further
-      steps) are evaluated for ``feature_chunk`` models at a time (a ``lax.map`` over chunks), as
-      one batch of ``feature_chunk · n`` inputs through the chunked kernel rows.
-
-    Memory: a few arrays of ``feature_chunk · n · min(n_train, chunk_size)`` floats.
-
-    Args:
-      kernel_fn: a stax ``kernel_fn`` or ``predictor.fc_kernel_fn``.
-      x_train: ``(n_train, h, w, c)`` training inputs.
-      coef: ``(n_train, m)`` for ±1 labels, ``(n_train, m, k)`` for one-hot labels: one model per column
-        (features, top-k predictors, :math:`f_t` at several times...).
-      x: ``(n, h, w, c)`` test inputs.
-      y: ``(n,)`` ±1 labels or ``(n, k)`` one-hot labels.
-      attack: ``"fgsm"`` (one step of size ``eps``) or ``"pgd"``.
-      eps: radius :math:`\epsilon \ge 0`.
-      step_size: PGD step (> 0); ignored by FGSM.
-      steps: PGD iterations (≥ 1); ignored by FGSM.
-      norm: ``"linf"`` or ``"l2"``.
-      loss: ``"bce"``, ``"ce"`` or ``"margin"`` (``losses``); ``None`` follows the labels.
-      clip: ``(low, high)`` pixel range or ``None``.
-      feature_chunk: models per batch (≥ 1); bounds memory.
-      get, chunk_size: as in ``predictor.kernel_rows_fn``.
-
-    Returns:
-      ``Robustness(usefulness, robustness)``, two ``(m,)`` float64 arrays in [0, 1].
-    """
-    validate.one_of("attack", attack, ATTACKS)
-    eps = validate.nonnegative_float("eps", eps)
-    validate.one_of("norm", norm, attacks.NORMS)
-    feature_chunk = validate.positive_int("feature_chunk", feature_chunk)
-    validate.positive_int("chunk_size", chunk_size)
-    if attack == "fgsm":
-        step_size, steps = eps, 1
-    else:
-        step_size = validate.positive_float("step_size", step_size)
-        steps = validate.positive_int("steps", steps)
-    x_train = np.asarray(x_train, np.float32)
-    coef = _check_coef(coef, len(x_train))
-    x = jnp.asarray(x, jnp.float32)
-    if x.shape[1:] != x_train.shape[1:]:
-        raise ValueError(f"x has shape {x.shape}: expected (n,) + {x_train.shape[1:]}, like x_train.")
-    y = jnp.asarray(y, x.dtype)
-    want = (len(x),) if coef.ndim == 2 else (len(x), coef.shape[2])
-    if y.shape != want:
-        raise ValueError(f"y has shape {y.shape}: expected {want}, to match x and coef of shape {coef.shape}.")
-    loss = losses.default_loss(y) if loss is None else validate.one_of("loss", loss, losses.LOSSES)
-    if clip is None:
-        low, high = -np.inf, np.inf
-    else:
-        if (not isinstance(clip, (tuple, list)) or len(clip) != 2 or not clip[0] < clip[1]):
-            raise ValueError(f"clip = {clip!r} is not allowed: expected None or (low, high) with low < high.")
-        low, high = clip
-
-    rows_fn = _rows_fn(kernel_fn, x_train, get, _train_chunk(len(x_train), chunk_size))
-    m = coef.shape[1]
-    # Equal chunks of models; the last is padded with zero models and cropped.
-    n_chunks = -(-m // feature_chunk)
-    size = -(-m // n_chunks)
-    pad = np.zeros((coef.shape[0], n_chunks * size - m) + coef.shape[2:], coef.dtype)
-    chunks = np.concatenate([coef, pad], axis=1).reshape((coef.shape[0], n_chunks, size) + coef.shape[2:])
-    useful, robust = _attack_all(rows_fn, x, y, jnp.asarray(np.moveaxis(chunks, 1, 0), x.dtype), eps, step_size,
-                                 steps, low, high, loss=loss, norm=norm)
-    useful, robust = np.asarray(useful).reshape(-1), np.asarray(robust).reshape(-1)
-    return Robustness(useful[:m] / len(x), robust[:m] / len(x))
-
-
-def input_gradients(kernel_fn, x_train, coef, x, y, *, loss: str | None = None, get: str = "ntk",
-                    chunk_size: int = predictor.CHUNK_SIZE) -> np.ndarray:
-    r"""Input gradient :math:`\nabla_x L(\phi_i(x), y)` of every model's loss at every input (the paper's feature pictures).
-
-    One linearisation of the kernel rows at ``x``, applied to one cotangent per model, as in
-    :func:`robustness`; meant for a handful of models (memory ``m · n · h · w · c``).
-
-    Args:
-      kernel_fn, x_train, coef, x, y, loss, get, chunk_size: as in :func:`robustness`.
-
-    Returns:
-      ``(m, n, h, w, c)`` float32 gradients.
-    """
-    x_train = np.asarray(x_train, np.float32)
-    coef = jnp.asarray(_check_coef(coef, len(x_train)), jnp.float32)
-    x = jnp.asarray(x, jnp.float32)
-    y = jnp.asarray(y, x.dtype)
-    loss = losses.default_loss(y) if loss is None else validate.one_of("loss", loss, losses.LOSSES)
-    rows, vjp_fn = jax.vjp(_rows_fn(kernel_fn, x_train, get, _train_chunk(len(x_train), chunk_size)), x)
-
-    def total_loss(logits):
-        return jnp.sum(jax.vmap(lambda out: losses.per_example(loss, out, y))(logits))
-
-    g_logits = jax.grad(total_loss)(jnp.einsum("nN,Nj...->jn...", rows, coef))
-    cotangents = jnp.einsum("jn...,Nj...->jnN", g_logits, coef)
-    return np.asarray(jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents))

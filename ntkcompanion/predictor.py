@@ -28,7 +28,7 @@ backward pass keeps only each chunk's ``x·Xᵀ`` products and recomputes the re
 kernels, ``h·w`` floats per pair for Conv + Flatten kernels (lower ``chunk_size`` there).
 
 Example:
-    >>> _, _, kernel_fn = architectures.build("fc", 1)
+    >>> kernel_fn = kernels.kernel_fn("fc", 1)                  # the closed form for FC nets
     >>> predict_fn = fit(kernel_fn, x_train, y_train)          # t = ∞
     >>> fx_test = predict_fn(x_test)                           # (n_test,) for ±1 labels
     >>> jax.grad(lambda x: predict_fn(x).sum())(x_test)        # (n_test, h, w, c)
@@ -43,9 +43,9 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.linalg
 
-from ntkcompanion import architectures, kernels, validate
+from ntkcompanion import kernels, labels, validate
 
-__all__ = ["fit", "coefficients", "kernel_apply_fn", "kernel_rows_fn", "fc_kernel_fn", "CHUNK_SIZE"]
+__all__ = ["fit", "coefficients", "kernel_apply_fn", "kernel_rows_fn", "CHUNK_SIZE"]
 
 CHUNK_SIZE = 512
 # Keep the kernel's x·Xᵀ products for the backward pass, recompute the cheap elementwise rest.
@@ -62,11 +62,7 @@ def _check_time(t, learning_rate, ridge):
 
 
 def _check_targets(y_train, n_train, name="y_train"):
-    y = np.asarray(y_train)
-    if y.ndim not in (1, 2) or y.shape[0] != n_train:
-        raise ValueError(f"{name} has shape {y.shape}: expected ({n_train},) for ±1 labels or "
-                         f"({n_train}, k) for one-hot targets, matching the {n_train} training points.")
-    return y
+    return np.asarray(labels.check(y_train, n_train, name=name, per="training point"))
 
 
 def coefficients(k_train_train, y_train, *, t=None, learning_rate: float = 1.0,
@@ -177,7 +173,7 @@ def kernel_apply_fn(kernel_fn, x_train, coef, *, get: str = "ntk", chunk_size: i
     (:math:`C` with one column per feature). Chunked over training points (module docstring).
 
     Args:
-      kernel_fn: a stax ``kernel_fn`` (see ``architectures.build``).
+      kernel_fn: an analytic ``kernel_fn`` (``kernels.kernel_fn``).
       x_train: ``(n_train, h, w, c)`` training inputs :math:`X`.
       coef: ``(n_train,)`` or ``(n_train, m)`` coefficients :math:`C`.
       get: ``"ntk"`` or ``"nngp"``.
@@ -227,7 +223,7 @@ def fit(kernel_fn, x_train, y_train, *, t=None, learning_rate: float = 1.0, ridg
     (Tsilivis & Kempe 2022, §2; ``ridge`` adds :math:`\rho I` to :math:`\Theta(X, X)`).
 
     Args:
-      kernel_fn: a stax ``kernel_fn`` (see ``architectures.build``).
+      kernel_fn: an analytic ``kernel_fn`` (``kernels.kernel_fn``).
       x_train: ``(n_train, h, w, c)`` training inputs.
       y_train: ``(n_train,)`` ±1 labels or ``(n_train, k)`` one-hot targets.
       t: gradient-flow time (≥ 0) of the summed squared loss, ``None`` for :math:`t = \infty`.
@@ -259,91 +255,3 @@ def fit(kernel_fn, x_train, y_train, *, t=None, learning_rate: float = 1.0, ridg
                         overwrite=owned)
     del k_train_train
     return kernel_apply_fn(kernel_fn, x_train, coef, get=get, chunk_size=chunk_size)
-
-
-# Abramowitz & Stegun 4.4.46: arccos(c) = √(1 − c)·P(c) on [0, 1], |error| ≤ 2e-8.
-_ACOS = (1.5707963050, -0.2145988016, 0.0889789874, -0.0501743046,
-         0.0308918810, -0.0170881256, 0.0066700901, -0.0012624911)
-
-
-@jax.custom_jvp
-def _arccos(c):
-    # XLA's CPU atan2/acos are not vectorised (~25 ns per element, 3× the cost of the
-    # x·Xᵀ matmul for MNIST-sized inputs); a polynomial in c is.
-    a = jnp.abs(c)
-    p = _ACOS[-1]
-    for coef in _ACOS[-2::-1]:
-        p = p * a + coef
-    theta = jnp.sqrt(jnp.maximum(1.0 - a, 0.0)) * p
-    return jnp.where(c >= 0, theta, jnp.pi - theta)
-
-
-@_arccos.defjvp
-def _arccos_jvp(primals, tangents):
-    (c,), (dc,) = primals, tangents
-    # Clamped: at c = ±1 (identical directions) the derivative is infinite; keep it finite.
-    return _arccos(c), -dc / jnp.sqrt(jnp.maximum(1.0 - c * c, 1e-12))
-
-
-@jax.custom_jvp
-def _relu_arccos(c):
-    r""":math:`J(c) = (\sqrt{1 - c^2} + (\pi - \arccos c)\, c) / (2\pi)`, with :math:`J'(c) = (\pi - \arccos c)/(2\pi)`."""
-    return (jnp.sqrt(jnp.maximum(1.0 - c * c, 0.0)) + (jnp.pi - _arccos(c)) * c) / (2 * jnp.pi)
-
-
-@_relu_arccos.defjvp
-def _relu_arccos_jvp(primals, tangents):
-    # The two infinite terms of the naive derivative cancel; J' is finite at c = ±1.
-    (c,), (dc,) = primals, tangents
-    return _relu_arccos(c), (jnp.pi - _arccos(c)) / (2 * jnp.pi) * dc
-
-
-def fc_kernel_fn(depth: int = 1, *, W_std: float = architectures.W_STD, b_std: float = architectures.B_STD):
-    r"""Closed-form NTK/NNGP of ``architectures.fc(depth)``, built for speed in the attack loop.
-
-    The same kernel as the stax ``kernel_fn`` (tested to float32 precision), by the ReLU
-    arc-cosine recursion (Cho & Saul 2009; Jacot et al. 2018), with
-    :math:`c = K(x, x')/\sqrt{K(x, x) K(x', x')}` and :math:`\theta = \arccos c`:
-
-    .. math::
-        K^{0} = \Theta^{0} = \sigma_w^2\, x \cdot x' / d + \sigma_b^2, \qquad
-        K^{l+1} = \sigma_w^2 \sqrt{K(x,x) K(x',x')}\, \frac{\sin\theta + (\pi - \theta)\cos\theta}{2\pi} + \sigma_b^2,
-
-    .. math::
-        \Theta^{l+1} = K^{l+1} + \sigma_w^2\, \Theta^{l}\, \frac{\pi - \theta}{2\pi}.
-
-    It costs one ``x·x'ᵀ`` matmul plus vectorised elementwise work per pair, whereas
-    stax's ``arctan2`` is not vectorised on CPU: about 3× faster for the kernel rows
-    and their gradient, which is what every attack step computes.
-
-    Args:
-      depth: hidden Dense + Relu layers (≥ 1).
-      W_std: :math:`\sigma_w`.
-      b_std: :math:`\sigma_b`.
-
-    Returns:
-      ``kernel_fn(x1, x2=None, get="ntk")``: ``(n1, ...)``, ``(n2, ...)`` → ``(n1, n2)``;
-      ``get`` is ``"ntk"`` or ``"nngp"``.
-    """
-    validate.positive_int("depth", depth)
-    w2, b2 = float(W_std) ** 2, float(b_std) ** 2
-
-    def kernel_fn(x1, x2=None, get="ntk"):
-        validate.one_of("get", get, kernels.KERNELS)
-        x2 = x1 if x2 is None else x2
-        a, b = x1.reshape(x1.shape[0], -1), x2.reshape(x2.shape[0], -1)
-        d = a.shape[1]
-        k12 = w2 / d * (a @ b.T) + b2
-        # Squared norms as mat-vecs: XLA's CPU row reductions are ~8× slower than a matvec.
-        k11 = w2 / d * ((a * a) @ jnp.ones(d, a.dtype)) + b2
-        k22 = w2 / d * ((b * b) @ jnp.ones(d, b.dtype)) + b2
-        ntk = k12
-        for _ in range(depth):
-            norm = jnp.sqrt(k11[:, None] * k22[None, :])
-            c = jnp.clip(k12 / norm, -1.0, 1.0)
-            k12_next = w2 * norm * _relu_arccos(c) + b2
-            ntk = k12_next + w2 * ntk * (jnp.pi - _arccos(c)) / (2 * jnp.pi)
-            k12, k11, k22 = k12_next, w2 * k11 / 2 + b2, w2 * k22 / 2 + b2
-        return ntk if get == "ntk" else k12
-
-    return kernel_fn

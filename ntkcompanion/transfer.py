@@ -5,13 +5,14 @@ NTK predictor transfer to finite-width networks whose NTK it is, in the lazy reg
 released no code for it; :func:`run` is the experiment:
 
 1. The kernel predictor :math:`f_t(x) = \Theta(x, X)\Theta(X,X)^{-1}(I - e^{-\Theta(X,X) t})Y` at the
-   time :math:`t = \eta \cdot \text{steps}` the networks train for (``finite``'s time convention),
+   time :math:`t = \eta \cdot \text{steps}` the networks train for (``lazy_training``'s time convention),
    and PGD against it, once: :math:`x^{adv}_\Theta`, shared by every network.
-2. For every width × seed: a registry network (``finite.train``, centred by default) with
+2. For every width × seed: a registry network (``lazy_training.train_ntk_parameterised``, centred
+   by default) with
    its clean test accuracy; its accuracy on :math:`x^{adv}_\Theta` (**transfer**); on PGD against
    itself (**white-box**); the kernel predictor's accuracy on the network's own adversarial
    examples (**reverse** transfer); the distance of its test outputs to :math:`f_t`; and its
-   laziness (``finite.laziness``).
+   laziness (``lazy_training.laziness``).
 3. The trend: Spearman's rank correlation between width and transfer success
    :math:`1 - \text{transfer accuracy}`, over all (width, seed) runs (:func:`trend`).
 
@@ -34,9 +35,9 @@ import warnings
 import numpy as np
 import pandas as pd
 import scipy.stats
-from tqdm import tqdm
 
-from ntkcompanion import architectures, attacks, finite, kernels, predictor, validate
+from ntkcompanion import architectures, attacks, kernels, labels, lazy_training, predictor, validate
+from ntkcompanion import progress as _progress
 
 __all__ = ["METRICS", "EXPECTED_TRENDS", "TransferResult", "run", "summarize", "trend", "trends"]
 
@@ -91,8 +92,8 @@ def _check(x_train, y_train, x_test, y_test, widths, seeds, architecture, depth,
     seeds = _seeds(seeds)
     validate.positive_int("steps", steps)
     validate.positive_float("lr_scale", lr_scale)
-    validate.one_of("optimiser", optimiser, finite.OPTIMISERS)
-    validate.one_of("loss", loss, finite.LOSSES)
+    validate.one_of("optimiser", optimiser, lazy_training.OPTIMISERS)
+    validate.one_of("loss", loss, lazy_training.LOSSES)
     validate.nonnegative_float("eps", eps)
     validate.positive_float("step_size", step_size)
     validate.positive_int("attack_steps", attack_steps)
@@ -100,22 +101,17 @@ def _check(x_train, y_train, x_test, y_test, widths, seeds, architecture, depth,
     x_train, x_test = np.asarray(x_train, np.float32), np.asarray(x_test, np.float32)
     y_train, y_test = np.asarray(y_train, np.float32), np.asarray(y_test, np.float32)
     for name, x, y in (("train", x_train, y_train), ("test", x_test, y_test)):
-        if x.ndim < 2 or len(x) == 0 or y.ndim not in (1, 2) or y.shape[0] != len(x):
-            raise ValueError(f"x_{name} {x.shape} and y_{name} {y.shape} do not match: expected "
-                             f"(n, h, w, c) inputs with (n,) ±1 labels or (n, k) one-hot targets, n at least 1.")
+        if x.ndim < 2 or len(x) == 0:
+            raise ValueError(f"x_{name} has shape {x.shape}: expected (n, h, w, c) inputs, n at least 1.")
+        labels.check(y, len(x), name=f"y_{name}", per=f"{name} input")
     if x_train.shape[1:] != x_test.shape[1:] or y_train.shape[1:] != y_test.shape[1:]:
         raise ValueError(f"train {x_train.shape}, {y_train.shape} and test {x_test.shape}, {y_test.shape} "
                          "do not agree in input or label shape.")
-    finite.check_batching(optimiser, batch_size, len(x_train))
+    lazy_training.check_batching(optimiser, batch_size, len(x_train))
     if not (isinstance(n_eval, int) and not isinstance(n_eval, bool) and 2 <= n_eval <= len(x_train)):
         raise ValueError(f"n_eval = {n_eval!r} is not allowed: expected an integer in "
                          f"[2, n_train = {len(x_train)}].")
     return x_train, y_train, x_test, y_test, widths, seeds
-
-
-def _fast_kernel_fn(architecture, depth, kernel_fn):
-    """The closed-form FC kernel for the attack loop (equal to stax's, tested), else stax's own."""
-    return predictor.fc_kernel_fn(depth) if architecture == "fc" else kernel_fn
 
 
 def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: str = "fc",
@@ -140,17 +136,17 @@ def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: s
       architecture: one of ``architectures.ARCHITECTURES``.
       depth: its depth.
       steps: training steps of every network (at least 1).
-      lr_scale: :math:`s > 0` (``finite.lazy_learning_rate``); below 2 for stability.
-      optimiser: ``"gd"`` or ``"sgd"`` (``finite.train``).
+      lr_scale: :math:`s > 0` (``lazy_training.lazy_learning_rate``); below 2 for stability.
+      optimiser: ``"gd"`` or ``"sgd"`` (``lazy_training.train_ntk_parameterised``).
       batch_size: for ``"sgd"``, a divisor of ``n_train``; ``None`` for ``"gd"``.
       loss: the networks' loss, ``"mse"`` or ``"xent"``; the kernel predictor is always the MSE :math:`f_t`.
-      center: train centred networks :math:`f(x;\theta) - f(x;\theta_0)` (``finite``).
+      center: train centred networks :math:`f(x;\theta) - f(x;\theta_0)` (``lazy_training``).
       eps: attack radius :math:`\epsilon \ge 0` in ``norm``.
       step_size: PGD step (> 0).
       attack_steps: PGD iterations (at least 1), for every attack.
       norm: ``"linf"`` or ``"l2"``.
       n_eval: training inputs on which the kernels are compared for laziness (2 to ``n_train``).
-      kernel_batch_size: block size of the analytic kernels (``kernels.kernel_matrix``).
+      kernel_batch_size: block size of the analytic Gram matrices (``kernels.gram``, cached).
       ntk_batch_size: rows per block of the empirical NTKs; their Jacobians take
         ``ntk_batch_size × parameters`` floats (lower it for very wide networks).
       alpha: significance level of the trends.
@@ -167,12 +163,11 @@ def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: s
     validate.positive_int("ntk_batch_size", ntk_batch_size)
     attack = dict(eps=eps, step_size=step_size, steps=attack_steps, norm=norm)
 
-    _, _, kernel_fn = architectures.build(architecture, depth)
-    k_train_train = kernels.kernel_matrix(kernel_fn, x_train, batch_size=kernel_batch_size)
-    learning_rate = finite.lazy_learning_rate(k_train_train, scale=lr_scale)
+    k_train_train = kernels.gram(x_train, architecture=architecture, depth=depth, batch_size=kernel_batch_size)
+    learning_rate = lazy_training.lazy_learning_rate(k_train_train, scale=lr_scale)
     lambda_max = lr_scale / learning_rate
     t = learning_rate * steps
-    predict_fn = predictor.fit(_fast_kernel_fn(architecture, depth, kernel_fn), x_train, y_train, t=t,
+    predict_fn = predictor.fit(kernels.kernel_fn(architecture, depth), x_train, y_train, t=t,
                                k_train_train=k_train_train)
     del k_train_train
     fx_test = np.asarray(predict_fn(x_test))
@@ -183,15 +178,15 @@ def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: s
         "time": t, "learning_rate": learning_rate, "lambda_max": lambda_max,
     }
     x_eval = x_train[:n_eval]
-    k_eval = kernels.kernel_matrix(kernel_fn, x_eval, batch_size=kernel_batch_size)
+    k_eval = kernels.gram(x_eval, architecture=architecture, depth=depth, batch_size=kernel_batch_size)
 
     rows = []
     runs = [(w, s) for w in widths for s in seeds]
-    for width, seed in tqdm(runs, desc=f"{architecture} networks", disable=not progress):
+    for width, seed in _progress.bar(runs, desc=f"{architecture} networks", disable=not progress):
         started = time.time()
-        net = finite.train(architecture, depth, width, x_train, y_train, steps=steps,
-                           learning_rate=learning_rate, seed=seed, optimiser=optimiser,
-                           batch_size=batch_size, loss=loss, center=center, progress=False)
+        net = lazy_training.train_ntk_parameterised(
+            architecture, depth, width, x_train, y_train, steps=steps, learning_rate=learning_rate,
+            seed=seed, optimiser=optimiser, batch_size=batch_size, loss=loss, center=center, progress=False)
         net_fn = net.logits_fn
         x_adv_net = attacks.pgd(net_fn, x_test, y_test, **attack)
         fx_net = np.asarray(net_fn(x_test))
@@ -213,7 +208,7 @@ def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: s
             "output_distance": float(np.linalg.norm(fx_net - fx_test) / np.linalg.norm(fx_test)),
             "train_loss": float(net.history["loss"][-1]),
         }
-        row.update(finite.laziness(net, x_eval, k_eval, batch_size=ntk_batch_size))
+        row.update(lazy_training.laziness(net, x_eval, k_eval, batch_size=ntk_batch_size))
         row["seconds"] = time.time() - started
         rows.append(row)
     table = pd.DataFrame(rows, columns=["architecture", "depth", "width", "seed", *METRICS])

@@ -37,3 +37,35 @@ def built_book(tmp_path_factory, mathjax_dir):
     result = subprocess.run(command, capture_output=True, text=True)
     assert result.returncode == 0, f"book build failed:\n{result.stdout[-4000:]}\n{result.stderr[-4000:]}"
     return out / "_build"
+
+
+@pytest.fixture(scope="session")
+def cifar_like_npz(tmp_path_factory):
+    """A CIFAR-shaped dataset file (32 x 32 x 3 uint8, the ten CIFAR-10 class names, 300 train
+    and 100 test synthetic images with class-dependent patterns); see tests/_datasets.py."""
+    from _datasets import write_cifar_like_npz
+
+    return write_cifar_like_npz(tmp_path_factory.mktemp("datasets") / "cifar_like.npz")
+
+
+@pytest.fixture(scope="session")
+def official_files() -> Path:
+    """The official MNIST / Fashion-MNIST files, laid out as DEST/<dataset>/<name>.gz.
+
+    From $NTKCOMPANION_TEST_DATA (set by the Makefile and CI), else provisioned here
+    into a cache dir. Failing to get them fails the tests that need them: skipping
+    would hide exactly the checks they exist for.
+    """
+    dest = os.environ.get("NTKCOMPANION_TEST_DATA")
+    if not dest:
+        import pooch
+
+        dest = str(Path(pooch.os_cache("ntkcompanion")) / "test-data")
+    provision = ROOT / "scripts" / "provision_test_data.sh"
+    result = subprocess.run(["bash", str(provision), dest], capture_output=True, text=True)
+    if result.returncode != 0:
+        pytest.fail(f"Could not provision the official MNIST/Fashion-MNIST files into {dest} "
+                    f"with {provision} (exit {result.returncode}):\n{result.stderr}\n"
+                    f"Run it by hand, or set NTKCOMPANION_TEST_DATA to a directory that "
+                    f"holds them.")
+    return Path(dest)

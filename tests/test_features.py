@@ -1,11 +1,11 @@
-"""Eigen-features: they sum to the kernel predictor, batched robustness equals a per-feature loop, bad input fails."""
+"""Eigen-features: they sum to the kernel predictor, the decomposition is exact, bad input fails."""
 
 import jax
 import numpy as np
 import pytest
 
 from _tolerances import assert_close
-from ntkcompanion import architectures, attacks, features, kernels, predictor
+from ntkcompanion import architectures, features, kernels, predictor
 from ntkcompanion._nt import nt
 
 RNG = np.random.default_rng(0)
@@ -38,7 +38,9 @@ def nt_prediction(y_train, t, learning_rate=1.0):
 def test_eigendecomposition_is_sorted_float64_and_exact():
     assert EIGENVALUES.dtype == EIGENVECTORS.dtype == np.float64
     assert np.all(np.diff(EIGENVALUES) <= 0) and EIGENVALUES[-1] >= 0
-    assert_close(EIGENVECTORS @ np.diag(EIGENVALUES) @ EIGENVECTORS.T, K_TRAIN_TRAIN, scale=100)
+    # The float32 kernel is symmetric only to rounding; the decomposition reads its lower triangle.
+    lower = np.tril(K_TRAIN_TRAIN) + np.tril(K_TRAIN_TRAIN, -1).T
+    assert_close(EIGENVECTORS @ np.diag(EIGENVALUES) @ EIGENVECTORS.T, lower, scale=100)
     assert_close(EIGENVECTORS.T @ EIGENVECTORS, np.eye(N_TRAIN), scale=100)
 
 
@@ -108,47 +110,6 @@ def test_zero_eigenvalues_give_the_pseudo_inverse():
     assert np.all(np.isfinite(features.time_coefficients(np.maximum(lam, 0) * mask, v, y_train, [0.0, 1.0])))
 
 
-def loop(coef, y_test, attack, **kwargs):
-    """The reference: one model at a time with the package's attacks and its own logits function."""
-    useful, robust = [], []
-    # One pytree structure for every feature, so the attack compiles once (leaves are traced).
-    treedef = jax.tree_util.tree_structure(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, 0]))
-    for i in range(coef.shape[1]):
-        own = jax.tree_util.tree_leaves(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, i]))
-        logits_fn = jax.tree_util.tree_unflatten(treedef, own)
-        x_adv = getattr(attacks, attack)(logits_fn, X_TEST, y_test, **kwargs)
-        useful.append(attacks.accuracy(logits_fn, X_TEST, y_test))
-        robust.append(attacks.accuracy(logits_fn, x_adv, y_test))
-    return np.array(useful), np.array(robust)
-
-
-@pytest.mark.parametrize("kind, attack, kwargs, feature_chunk", [
-    ("binary", "fgsm", dict(eps=0.1), 5),
-    ("binary", "pgd", dict(eps=0.05, step_size=0.01, steps=4), 8),
-    ("onehot", "fgsm", dict(eps=0.1), 7),
-    ("onehot", "pgd", dict(eps=0.1, step_size=0.03, steps=3, norm="l2"), 32),
-])
-def test_batched_robustness_equals_a_per_feature_loop(kind, attack, kwargs, feature_chunk):
-    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, targets(kind))
-    y_test = Y_TEST[kind]
-    result = features.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, y_test, attack=attack,
-                                 feature_chunk=feature_chunk, **kwargs)
-    useful, robust = loop(coef, y_test, attack, **kwargs)
-    np.testing.assert_array_equal(result.usefulness, useful)
-    np.testing.assert_array_equal(result.robustness, robust)
-    assert np.any(result.robustness < result.usefulness)  # the attack bites
-
-
-def test_clean_accuracy_equals_sign_of_float64_features():
-    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY)
-    result = features.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, Y_TEST["binary"], eps=0.0)
-    phi = features.feature_values(K_TEST_TRAIN, coef)
-    resolved = features.resolved(EIGENVALUES)
-    expected = np.mean(np.sign(phi) == Y_TEST["binary"][:, None], axis=0)
-    np.testing.assert_array_equal(result.usefulness[resolved], expected[resolved])
-    np.testing.assert_array_equal(result.robustness, result.usefulness)  # ε = 0: no attack
-
-
 def test_time_grid_spans_the_spectrum():
     ts = features.time_grid(EIGENVALUES, 10)
     assert ts.shape == (10,) and np.all(np.diff(ts) > 0)
@@ -172,17 +133,8 @@ def test_time_grid_spans_the_spectrum():
      "features = [1, 1] is not allowed"),
     (lambda: features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY[:5]),
      "y_train has shape (5,)"),
-    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"],
-                                 attack="cw", eps=0.1), "attack = 'cw' is not allowed: expected one of 'fgsm', 'pgd'"),
-    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"],
-                                 attack="pgd", eps=0.1, steps=3), "step_size = None is not allowed"),
-    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["onehot"], eps=0.1),
-     "y has shape (11, 3): expected (11,)"),
-    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((5, 2)), X_TEST, Y_TEST["binary"], eps=0.1),
-     "coef has shape (5, 2)"),
-    (lambda: features.robustness(KERNEL_FN, X_TRAIN, np.zeros((N_TRAIN, 2)), X_TEST, Y_TEST["binary"], eps=0.1,
-                                 feature_chunk=0), "feature_chunk = 0 is not allowed"),
     (lambda: features.eigendecomposition(np.zeros((3, 4))), "k_train_train has shape (3, 4)"),
+
 ])
 def test_bad_arguments_fail_fast_and_clearly(call, message):
     with pytest.raises(ValueError) as error:

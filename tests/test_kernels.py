@@ -1,14 +1,18 @@
 """Kernels: blocked Gram matrices, a closed form, and the wide-network limit."""
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from ntkcompanion import architectures, kernels
+from _tolerances import assert_close
+from ntkcompanion import architectures, cache, kernels
 
 RNG = np.random.default_rng(0)
 X = RNG.uniform(size=(13, 6, 6, 1)).astype(np.float32)
 Z = RNG.uniform(size=(7, 6, 6, 1)).astype(np.float32)
+X_TRAIN = RNG.uniform(size=(37, 6, 6, 1)).astype(np.float32)  # 37: blocks of 8 need padding
+X_TEST = RNG.uniform(size=(9, 6, 6, 1)).astype(np.float32)
 
 
 def relu_ntk_one_hidden_layer(x1, x2, w_std, b_std):
@@ -96,3 +100,86 @@ def test_bad_kernel_arguments():
         kernels.kernel_matrix(kernel_fn, X, get="ntkk")
     with pytest.raises(ValueError, match="batch_size = 0"):
         kernels.kernel_matrix(kernel_fn, X, batch_size=0)
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("get", ["ntk", "nngp"])
+def test_fc_kernel_fn_equals_stax(depth, get):
+    _, _, kernel_fn = architectures.build("fc", depth)
+    fast_fn = kernels.fc_kernel_fn(depth)
+    assert_close(fast_fn(X_TEST, X_TRAIN, get), kernel_fn(X_TEST, X_TRAIN, get), scale=0.1)
+    # nt.batch (kernels.kernel_matrix) accepts it like a stax kernel_fn. On the diagonal
+    # c ≈ 1, where arccos(c) ~ √(2(1 − c)) turns float32 rounding of c into ~√ulp errors
+    # in both implementations.
+    assert_close(kernels.kernel_matrix(fast_fn, X_TRAIN, get=get, batch_size=8),
+                 kernels.kernel_matrix(kernel_fn, X_TRAIN, get=get, batch_size=8), dtype=np.float32,
+                 scale=5)
+    grads = [jax.grad(lambda x: jnp.sum(fn(x, X_TRAIN, get) ** 2))(X_TEST) for fn in (fast_fn, kernel_fn)]
+    assert_close(grads[0], grads[1], scale=0.1)
+
+
+def test_fc_kernel_fn_gradient_is_finite_at_the_training_points():
+    # c = 1 on the diagonal: arccos has an infinite derivative there, the kernel does not.
+    grad = jax.grad(lambda x: kernels.fc_kernel_fn(2)(x, X_TRAIN).sum())(X_TRAIN)
+    assert np.all(np.isfinite(grad))
+
+
+def test_kernel_fn_is_the_closed_form_for_fc_and_stax_otherwise():
+    assert kernels.kernel_fn("fc", 2) is kernels.fc_kernel_fn(2)
+    assert kernels.kernel_fn("fc", 2) is kernels.kernel_fn("fc", 2)  # one object: compilations are reused
+    stax_fc = kernels.kernel_fn("fc", 2, fast=False)
+    assert stax_fc is not kernels.fc_kernel_fn(2)
+    assert_close(kernels.kernel_fn("fc", 2)(X, Z), stax_fc(X, Z, "ntk"), scale=0.1)
+    _, _, conv = architectures.build("conv", 1)
+    np.testing.assert_allclose(kernels.kernel_fn("conv", 1)(X, Z, "ntk"), conv(X, Z, "ntk"), rtol=1e-6)
+    with pytest.raises(ValueError, match="architecture = 'cnn' is not allowed"):
+        kernels.kernel_fn("cnn", 1)
+
+
+@pytest.fixture
+def counted(monkeypatch, tmp_path):
+    """An empty cache, and a count of the Gram matrices actually computed."""
+    monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path))
+    calls = []
+    real = kernels.kernel_matrix
+
+    def counting(*args, **kwargs):
+        calls.append(kwargs.get("get"))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(kernels, "kernel_matrix", counting)
+    return calls
+
+
+def test_gram_is_computed_once_then_read_from_the_cache(counted):
+    _, _, kernel_fn = architectures.build("fc", 2)
+    first = kernels.gram(X, architecture="fc", depth=2)
+    assert len(counted) == 1
+    np.testing.assert_array_equal(first, kernels.kernel_matrix(kernel_fn, X))
+    again = kernels.gram(X, architecture="fc", depth=2, batch_size=4)  # the block size is not in the key
+    assert len(counted) == 2  # only the direct kernel_matrix call above
+    np.testing.assert_array_equal(again, first)
+    assert again.dtype == np.float64 and again.shape == (13, 13)
+
+
+@pytest.mark.parametrize("change", [
+    dict(x1=Z), dict(x2=Z), dict(depth=3), dict(architecture="conv", depth=1), dict(kind="nngp"),
+    dict(b_std=0.2),
+])
+def test_gram_recomputes_when_anything_that_determines_it_changes(counted, change):
+    base = dict(x1=X, x2=None, architecture="fc", depth=2, kind="ntk")
+    kernels.gram(**base)
+    kernels.gram(**(base | change))
+    assert len(counted) == 2
+
+
+def test_gram_tuple_kinds_and_no_cache(counted, tmp_path):
+    ntk, nngp = kernels.gram(X, Z, architecture="fc", depth=1, kind=("ntk", "nngp"))
+    _, _, kernel_fn = architectures.build("fc", 1)
+    np.testing.assert_array_equal(nngp, kernels.kernel_matrix(kernel_fn, X, Z, get="nngp"))
+    assert ntk.shape == (13, 7)
+    kernels.gram(X, Z, architecture="fc", depth=1, kind="ntk", cache=False)
+    kernels.gram(X, Z, architecture="fc", depth=1, kind="ntk", cache=False)
+    assert counted.count(("ntk",)) == 2  # cache=False never reads or writes
+    with pytest.raises(ValueError, match="kind = 'ntk2' is not allowed"):
+        kernels.gram(X, architecture="fc", depth=1, kind="ntk2")

@@ -135,25 +135,3 @@ def test_singular_gram_asks_for_ridge():
     with pytest.raises(ValueError, match="ridge"):
         predictor.fit(kernel_fn, x, np.ones(8))
     assert np.all(np.isfinite(predictor.fit(kernel_fn, x, np.ones(8), t=1.0)(X_TEST)))
-
-
-@pytest.mark.parametrize("depth", [1, 2, 3])
-@pytest.mark.parametrize("get", ["ntk", "nngp"])
-def test_fc_kernel_fn_equals_stax(depth, get):
-    _, _, kernel_fn = architectures.build("fc", depth)
-    fast_fn = predictor.fc_kernel_fn(depth)
-    assert_close(fast_fn(X_TEST, X_TRAIN, get), kernel_fn(X_TEST, X_TRAIN, get), scale=0.1)
-    # nt.batch (kernels.kernel_matrix) accepts it like a stax kernel_fn. On the diagonal
-    # c ≈ 1, where arccos(c) ~ √(2(1 − c)) turns float32 rounding of c into ~√ulp errors
-    # in both implementations.
-    assert_close(kernels.kernel_matrix(fast_fn, X_TRAIN, get=get, batch_size=8),
-                 kernels.kernel_matrix(kernel_fn, X_TRAIN, get=get, batch_size=8), dtype=np.float32,
-                 scale=5)
-    grads = [jax.grad(lambda x: jnp.sum(fn(x, X_TRAIN, get) ** 2))(X_TEST) for fn in (fast_fn, kernel_fn)]
-    assert_close(grads[0], grads[1], scale=0.1)
-
-
-def test_fc_kernel_fn_gradient_is_finite_at_the_training_points():
-    # c = 1 on the diagonal: arccos has an infinite derivative there, the kernel does not.
-    grad = jax.grad(lambda x: predictor.fc_kernel_fn(2)(x, X_TRAIN).sum())(X_TRAIN)
-    assert np.all(np.isfinite(grad))

@@ -27,6 +27,7 @@ from ntkcompanion.plotting._features import (
     feature_pictures,
     feature_gallery,
 )
+from ntkcompanion.plotting._evidence import verdict_forest
 from ntkcompanion.plotting._dynamics import (
     kernel_distance_heatmaps,
     polar_dynamics,
@@ -56,4 +57,5 @@ __all__ = [
     "polar_dynamics",
     "spectral_mass",
     "linearisation",
+    "verdict_forest",
 ]

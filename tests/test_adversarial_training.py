@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from ntkcompanion import cache, data, training
+from ntkcompanion import adversarial_training, architectures, cache, data
 
 from _tolerances import assert_close
 
@@ -32,13 +32,14 @@ def task():
     return pooled(t.x_train), t.y_train, pooled(t.x_test), t.y_test
 
 
-CONFIG = training.TrainConfig(network="mlp", width=16, depth=1, mode="pgd", eps=0.1, step_size=0.03, steps=3,
-                              learning_rate=0.1, batch_size=16, epochs=3, eval_eps=0.1, eval_step_size=0.05,
-                              eval_steps=2, snapshot_every=1, n_snapshot=6, kernel_batch_size=6)
+CONFIG = adversarial_training.TrainConfig(
+    network="mlp", width=16, depth=1, mode="pgd", eps=0.1, step_size=0.03, steps=3, learning_rate=0.1,
+    batch_size=16, epochs=3, eval_eps=0.1, eval_step_size=0.05, eval_steps=2, snapshot_every=1,
+    n_snapshot=6, kernel_batch_size=6)
 
 
 def run(task, **changes):
-    return training.train(dataclasses.replace(CONFIG, **changes), *task, progress=False)
+    return adversarial_training.train(dataclasses.replace(CONFIG, **changes), *task, progress=False)
 
 
 def test_snapshots_use_the_same_images_at_every_epoch(task):
@@ -50,19 +51,19 @@ def test_snapshots_use_the_same_images_at_every_epoch(task):
     assert [k.shape for k in kernels] == [(6, 6, 3, 3)] * 4
     assert not np.allclose(kernels[0], kernels[-1]), "training moves the kernel"
     # The subset depends on the seed and the data size only, not on the epoch or the run length.
-    np.testing.assert_array_equal(training.snapshot_indices(48, 6, 0), result.snapshot_indices)
-    assert training.snapshot_epochs(7, 3) == [0, 3, 6, 7]
-    assert training.snapshot_epochs(7, 0) == []
+    np.testing.assert_array_equal(adversarial_training.snapshot_indices(48, 6, 0), result.snapshot_indices)
+    assert adversarial_training.snapshot_epochs(7, 3) == [0, 3, 6, 7]
+    assert adversarial_training.snapshot_epochs(7, 0) == []
 
 
 def test_attack_steps_change_the_training_images(task):
     x, y = task[0][:16], task[1][:16]
-    init_fn, apply_fn, _ = training.build("mlp", 16, 1, 3)
+    init_fn, apply_fn, _ = architectures.build("mlp", 1, width=16, out_dim=3)
     _, params = init_fn(jax.random.PRNGKey(0), x.shape)
     key = jax.random.PRNGKey(1)
 
     def images(**changes):
-        return np.asarray(training.adversarial_examples(apply_fn, params, x, y, key,
+        return np.asarray(adversarial_training.adversarial_examples(apply_fn, params, x, y, key,
                                                         dataclasses.replace(CONFIG, **changes)))
 
     clean, fgsm = images(mode="standard"), images(mode="fgsm")
@@ -78,7 +79,7 @@ def test_attack_steps_change_the_training_images(task):
     optimizer = optax.sgd(0.1)
 
     def updated(**changes):
-        step = training.make_step(apply_fn, optimizer, dataclasses.replace(CONFIG, **changes))
+        step = adversarial_training.make_step(apply_fn, optimizer, dataclasses.replace(CONFIG, **changes))
         return step(params, optimizer.init(params), x, y, key)[0]
 
     leaves = [jax.tree_util.tree_leaves(updated(mode="pgd", steps=s)) for s in (1, 5)]
@@ -111,13 +112,13 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(task, cache_dir, tmp_p
 
     # The rerun reuses epoch 1 and recomputes epochs 2 and 3.
     steps = []
-    real_make_step = training.make_step
+    real_make_step = adversarial_training.make_step
 
     def counting_make_step(*args):
         step = real_make_step(*args)
         return lambda *a: (steps.append(1), step(*a))[1]
 
-    monkeypatch.setattr(training, "make_step", counting_make_step)
+    monkeypatch.setattr(adversarial_training, "make_step", counting_make_step)
     resumed = run(task)
     assert len(steps) == 2 * 3, "two epochs of three batches, not three epochs"
 
@@ -151,8 +152,8 @@ def test_history_and_standard_training_learns(task):
 
 def test_binary_labels_train_with_bce(task):
     t = data.load_task("mnist_embedded", [0, 1], n_train=32, n_test=16, seed=0)
-    result = training.train(dataclasses.replace(CONFIG, mode="fgsm", n_snapshot=4, snapshot_every=3),
-                            pooled(t.x_train), t.y_train, pooled(t.x_test), t.y_test, progress=False)
+    result = adversarial_training.train(dataclasses.replace(CONFIG, mode="fgsm", n_snapshot=4, snapshot_every=3),
+                                        pooled(t.x_train), t.y_train, pooled(t.x_test), t.y_test, progress=False)
     assert result.kernels()[0].shape == (4, 4, 1, 1)
     assert result.history["clean_accuracy"][-1] > 0.5
 
@@ -169,7 +170,7 @@ def test_linearised_training_starts_from_the_network_at_epoch_e(task):
 
 
 def test_the_cnn_is_the_authors_network():
-    init_fn, apply_fn, _ = training.cnn(width=1.0, depth=3, out_dim=10)
+    init_fn, apply_fn, _ = architectures.cnn(3, width=1.0, out_dim=10)
     shape, params = init_fn(jax.random.PRNGKey(0), (2, 32, 32, 3))
     assert shape == (2, 10)
     kernels = [p[0].shape for p in params if isinstance(p, tuple) and len(p) == 2 and p[0].ndim == 4]

@@ -33,107 +33,22 @@ Example:
 """
 
 import dataclasses
-import math
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm import tqdm
 
-from ntkcompanion import attacks, cache, kernels, losses, validate
-from ntkcompanion._nt import nt, stax
+from ntkcompanion import architectures, attacks, cache, kernels, labels, losses, validate
+from ntkcompanion import progress as _progress
+from ntkcompanion._nt import nt
 
-__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "cnn", "mlp", "build",
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult",
            "snapshot_indices", "snapshot_epochs", "adversarial_examples", "make_step", "train"]
 
 MODES = ("standard", "fgsm", "pgd")
-NETWORKS = ("cnn", "mlp")
+NETWORKS = tuple(architectures.PRACTICAL)  # the practical nets this module trains
 NORMS = attacks.NORMS
-CNN_CHANNELS = 32  # channels of the first stage; each further stage doubles them
-
-
-def _max_pool(window=(2, 2)):
-    """2×2 max pooling as a stax layer; it has no analytic kernel, only finite-network functions."""
-    dims = (1, *window, 1)
-
-    def init_fn(rng, input_shape):
-        n, h, w, c = input_shape
-        return (n, h // window[0], w // window[1], c), ()
-
-    def apply_fn(params, inputs, **kwargs):
-        return jax.lax.reduce_window(inputs, -jnp.inf, jax.lax.max, dims, dims, "VALID")
-
-    def kernel_fn(k, **kwargs):
-        raise NotImplementedError("MaxPool has no analytic NTK in neural-tangents; use the empirical NTK.")
-
-    return init_fn, apply_fn, kernel_fn
-
-
-def cnn(width: float = 1.0, depth: int = 3, *, out_dim: int = 10, convs_per_stage: int = 2,
-        W_std: float = math.sqrt(2.0), b_std: float = 0.0):
-    r"""The authors' CNN, standard parameterisation: Conv32 Conv32 MaxPool Conv64 Conv64 Conv128 Conv128 AvgPool Dense.
-
-    The released description does not say how the last AvgPool meets the Dense layer; we read it
-    as a 2×2 AvgPool then Flatten (spatial information kept, as in a plain VGG-style head).
-
-    Stage ``s`` (from 0) has ``convs_per_stage`` × [Conv 3×3 SAME with
-    :math:`\lfloor 32 \cdot 2^s \cdot \mathrm{width} \rceil` channels + Relu]; a 2×2 MaxPool follows
-    the first stage; the last stage is followed by 2×2 average pooling, Flatten and a Dense layer.
-    ``width=1, depth=3`` is the authors' network.
-
-    Args:
-      width: channel multiplier (> 0); channels are rounded, at least 1.
-      depth: number of stages (≥ 1).
-      out_dim: logits (10 for CIFAR-10 / MNIST, 1 for a binary task with ±1 labels).
-      convs_per_stage: convolutions per stage (≥ 1).
-      W_std: weight scale: weights start :math:`\mathcal N(0, W_{std}^2/\text{fan-in})` (He for √2).
-      b_std: bias scale at initialisation (0: zero biases, still trained).
-
-    Returns:
-      The stax triple ``(init_fn, apply_fn, kernel_fn)``; images ``(n, h, w, c)`` → ``(n, out_dim)``.
-      ``kernel_fn`` raises (max pooling has no analytic kernel); use the empirical NTK.
-    """
-    validate.positive_float("width", width)
-    validate.positive_int("depth", depth)
-    validate.positive_int("convs_per_stage", convs_per_stage)
-    layers = []
-    for stage in range(depth):
-        channels = max(1, round(CNN_CHANNELS * 2 ** stage * width))
-        layers += [stax.Conv(channels, (3, 3), padding="SAME", W_std=W_std, b_std=b_std,
-                             parameterization="standard"), stax.Relu()] * convs_per_stage
-        if stage == 0:
-            layers.append(_max_pool())
-    layers += [stax.AvgPool((2, 2), strides=(2, 2)), stax.Flatten(),
-               stax.Dense(out_dim, 1.0, b_std, parameterization="standard")]
-    return stax.serial(*layers)
-
-
-def mlp(width: float = 512, depth: int = 2, *, out_dim: int = 10, W_std: float = math.sqrt(2.0),
-        b_std: float = 0.0):
-    """Fully connected ReLU network, standard parameterisation: Flatten, ``depth`` × [Dense(width) + Relu], Dense.
-
-    Args:
-      width: hidden units (rounded, at least 1).
-      depth: hidden layers (≥ 1).
-      out_dim: logits.
-      W_std: weight scale (fan-in scaled).
-      b_std: bias scale at initialisation.
-
-    Returns:
-      The stax triple ``(init_fn, apply_fn, kernel_fn)``.
-    """
-    validate.positive_float("width", width)
-    validate.positive_int("depth", depth)
-    hidden = [stax.Dense(max(1, round(width)), W_std, b_std, parameterization="standard"), stax.Relu()]
-    return stax.serial(stax.Flatten(), *(hidden * depth),
-                       stax.Dense(out_dim, 1.0, b_std, parameterization="standard"))
-
-
-def build(network: str, width: float, depth: int, out_dim: int):
-    """Builds ``(init_fn, apply_fn, kernel_fn)`` for ``network`` in ``NETWORKS``."""
-    validate.one_of("network", network, NETWORKS)
-    return {"cnn": cnn, "mlp": mlp}[network](width, depth, out_dim=out_dim)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -348,9 +263,7 @@ def _check_data(x_train, y_train, x_test, y_test):
         if x.ndim != 4 or not np.issubdtype(x.dtype, np.floating):
             raise ValueError(f"x_{name} has shape {x.shape} and dtype {x.dtype}: expected floating-point "
                              "images (n, h, w, c) in [0, 1].")
-        if y.ndim not in (1, 2) or len(y) != len(x):
-            raise ValueError(f"y_{name} has shape {y.shape}: expected ({len(x)},) ±1 labels or "
-                             f"({len(x)}, k) one-hot labels.")
+        labels.check(y, len(x), name=f"y_{name}", per=f"{name} image")
     if y_train.shape[1:] != y_test.shape[1:]:
         raise ValueError(f"y_train {y_train.shape} and y_test {y_test.shape} use different label conventions.")
 
@@ -379,7 +292,7 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
       y_train: ``(n,)`` ±1 or ``(n, k)`` one-hot labels (the network gets 1 or k outputs).
       x_test: ``(m, h, w, c)`` test images.
       y_test: ``(m,)`` or ``(m, k)`` test labels.
-      progress: show a tqdm bar over epochs.
+      progress: show a text progress bar over epochs (``progress.bar``).
       desc: the bar's label (default: the mode).
 
     Returns:
@@ -392,7 +305,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     indices = snapshot_indices(len(x_train), config.n_snapshot, config.seed)
     x_snapshot = x_train[indices]
     out_dim = 1 if y_train.ndim == 1 else y_train.shape[1]
-    init_fn, apply_fn, _ = build(config.network, config.width, config.depth, out_dim)
+    init_fn, apply_fn, _ = architectures.build(config.network, config.depth, width=config.width,
+                                               out_dim=out_dim)
     key = jax.random.PRNGKey(config.seed)
     init_key, train_key, eval_key = jax.random.split(key, 3)
     _, params = init_fn(init_key, (-1,) + x_train.shape[1:])
@@ -421,7 +335,7 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     history = {k: [] for k in ("epoch", "train_loss", "clean_accuracy", "robust_accuracy")}
     fingerprints, kernel_keys = [], []
     n = len(x_train)
-    bar = tqdm(range(start, config.epochs + 1), desc=desc or config.mode, disable=not progress)
+    bar = _progress.bar(range(start, config.epochs + 1), desc=desc or config.mode, disable=not progress)
     for epoch in bar:
         state_key = cache.key(kind="train-state", epoch=epoch, **trajectory)
         loaded = cache.load_tree(state_key, (params, opt_state), extra=True) if epoch > start else None

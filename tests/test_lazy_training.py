@@ -1,10 +1,10 @@
-"""Finite-width training: NTK time convention, centring, laziness falling with width, fail-fast checks."""
+"""Lazy training of NTK-parameterised networks: NTK time convention, centring, laziness falling with width, fail-fast checks."""
 
 import jax
 import numpy as np
 import pytest
 
-from ntkcompanion import architectures, attacks, finite, kernels, predictor
+from ntkcompanion import architectures, attacks, kernels, lazy_training, predictor
 
 RNG = np.random.default_rng(0)
 N_TRAIN, N_TEST = 24, 10
@@ -14,20 +14,20 @@ Y_BINARY = np.where(X_TRAIN.mean(axis=(1, 2, 3)) > np.median(X_TRAIN.mean(axis=(
 Y_ONEHOT = np.eye(3)[RNG.integers(3, size=N_TRAIN)]
 _, _, KERNEL_FN = architectures.build("fc", 1)
 K_TRAIN_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TRAIN)
-LR = finite.lazy_learning_rate(K_TRAIN_TRAIN)
+LR = lazy_training.lazy_learning_rate(K_TRAIN_TRAIN)
 STEPS = 60
 
 
 def train(width, **kwargs):
     options = dict(steps=STEPS, learning_rate=LR, seed=0, progress=False)
     options.update(kwargs)
-    return finite.train("fc", 1, width, X_TRAIN, options.pop("y", Y_BINARY), **options)
+    return lazy_training.train_ntk_parameterised("fc", 1, width, X_TRAIN, options.pop("y", Y_BINARY), **options)
 
 
 def test_lazy_learning_rate_is_scale_over_the_largest_eigenvalue():
     lam_max = np.linalg.eigvalsh(K_TRAIN_TRAIN)[-1]
-    assert finite.lazy_learning_rate(K_TRAIN_TRAIN) == pytest.approx(1 / lam_max)
-    assert finite.lazy_learning_rate(K_TRAIN_TRAIN, scale=1.5) == pytest.approx(1.5 / lam_max)
+    assert lazy_training.lazy_learning_rate(K_TRAIN_TRAIN) == pytest.approx(1 / lam_max)
+    assert lazy_training.lazy_learning_rate(K_TRAIN_TRAIN, scale=1.5) == pytest.approx(1.5 / lam_max)
 
 
 def test_training_reduces_the_loss_and_records_the_time():
@@ -40,8 +40,8 @@ def test_training_reduces_the_loss_and_records_the_time():
 
 def test_centred_network_starts_at_zero_and_plain_one_does_not():
     net = train(32, steps=1)
-    assert np.allclose(finite.network_fn(net.apply_fn, net.params_0, net.params_0)(X_TEST), 0.0)
-    assert not np.allclose(finite.network_fn(net.apply_fn, net.params_0)(X_TEST), 0.0)
+    assert np.allclose(lazy_training.network_fn(net.apply_fn, net.params_0, net.params_0)(X_TEST), 0.0)
+    assert not np.allclose(lazy_training.network_fn(net.apply_fn, net.params_0)(X_TEST), 0.0)
     # The initial summed MSE of a centred net is ½‖Y‖² exactly.
     assert net.history["loss"][0] == pytest.approx(0.5 * N_TRAIN)
 
@@ -61,7 +61,7 @@ def test_wide_centred_network_follows_the_kernel_predictor_at_the_same_time():
 def test_laziness_falls_with_width_at_a_fixed_seed():
     x_eval = X_TRAIN[:12]
     k_eval = kernels.kernel_matrix(KERNEL_FN, x_eval)
-    lazy = [finite.laziness(train(width), x_eval, k_eval) for width in (16, 128, 1024)]
+    lazy = [lazy_training.laziness(train(width), x_eval, k_eval) for width in (16, 128, 1024)]
     for key in ("param_change", "kernel_distance_init_final", "kernel_change",
                 "kernel_distance_final_analytic"):
         values = [entry[key] for entry in lazy]
@@ -72,7 +72,7 @@ def test_laziness_falls_with_width_at_a_fixed_seed():
 def test_parameter_change_is_the_relative_norm_over_all_leaves():
     params_0 = {"a": np.ones(3), "b": [np.zeros(1), np.full(4, 2.0)]}
     params = {"a": np.ones(3) + 1.0, "b": [np.ones(1), np.full(4, 2.0)]}
-    assert finite.parameter_change(params, params_0) == pytest.approx(np.sqrt(4 / 19))
+    assert lazy_training.parameter_change(params, params_0) == pytest.approx(np.sqrt(4 / 19))
 
 
 def test_same_seed_same_network_different_seed_different_network():

@@ -1,4 +1,4 @@
-r"""Training finite-width networks of the architecture registry the way NTK theory describes, and how lazy they stay.
+r"""Lazy training: NTK-parameterised networks trained by gradient descent as NTK theory describes, and how lazy they stay.
 
 The networks are ``architectures.build(name, depth, width=...)``: the same stax definition
 whose ``kernel_fn`` gives the analytic NTK, in the NTK parameterisation. They are trained
@@ -43,11 +43,10 @@ those of :math:`f_t` as the width grows.
 training, and the analytic NTK, on a fixed evaluation subset. Both fall with width.
 
 Example:
-    >>> _, _, kernel_fn = architectures.build("fc", 1)
-    >>> lr = lazy_learning_rate(kernels.kernel_matrix(kernel_fn, x_train))
-    >>> net = train("fc", 1, 1024, x_train, y_train, steps=300, learning_rate=lr)
+    >>> lr = lazy_learning_rate(kernels.gram(x_train, architecture="fc", depth=1))
+    >>> net = train_ntk_parameterised("fc", 1, 1024, x_train, y_train, steps=300, learning_rate=lr)
     >>> net.logits_fn(x_test).shape, net.time           # (n_test,), lr * 300
-    >>> laziness(net, x_train[:32], kernels.kernel_matrix(kernel_fn, x_train[:32]))
+    >>> laziness(net, x_train[:32], kernels.gram(x_train[:32], architecture="fc", depth=1))
 """
 
 import dataclasses
@@ -58,12 +57,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm import tqdm
 
-from ntkcompanion import architectures, dynamics, kernels, losses, validate
+from ntkcompanion import architectures, dynamics, kernels, labels, losses, validate
+from ntkcompanion import progress as _progress
 
 __all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn",
-           "train", "laziness", "parameter_change"]
+           "train_ntk_parameterised", "laziness", "parameter_change"]
 
 OPTIMISERS = ("gd", "sgd")
 LOSSES = ("mse", "xent")
@@ -227,9 +226,7 @@ def _check_train(architecture, depth, width, x_train, y_train, steps, learning_r
     y = np.asarray(y_train, np.float32)
     if x.ndim < 2 or len(x) == 0:
         raise ValueError(f"x_train has shape {x.shape}: expected (n_train, h, w, c) with n_train at least 1.")
-    if y.ndim not in (1, 2) or y.shape[0] != len(x):
-        raise ValueError(f"y_train has shape {y.shape}: expected ({len(x)},) ±1 labels or "
-                         f"({len(x)}, k) one-hot targets, one per training input.")
+    labels.check(y, len(x), name="y_train", per="training input")
     check_batching(optimiser, batch_size, len(x))
     return x, y
 
@@ -246,9 +243,10 @@ def check_batching(optimiser: str, batch_size, n_train: int):
                          "expected None, or optimiser = 'sgd'.")
 
 
-def train(architecture: str, depth: int, width: int, x_train, y_train, *, steps: int,
-          learning_rate: float, seed: int = 0, optimiser: str = "gd", batch_size: int | None = None,
-          loss: str = "mse", center: bool = True, progress: bool = True) -> TrainedNet:
+def train_ntk_parameterised(architecture: str, depth: int, width: int, x_train, y_train, *, steps: int,
+                            learning_rate: float, seed: int = 0, optimiser: str = "gd",
+                            batch_size: int | None = None, loss: str = "mse", center: bool = True,
+                            progress: bool = True) -> TrainedNet:
     r"""Trains a registry network of one width with ``optax.sgd`` on the summed loss.
 
     .. math::
@@ -287,7 +285,7 @@ def train(architecture: str, depth: int, width: int, x_train, y_train, *, steps:
     _, _, loss_0 = run(params, params_0, opt_state, x, y, lr, batch_key, 0, 0)
     history = {"step": [0], "loss": [float(loss_0)]}
     chunk = max(1, math.ceil(steps / _PROGRESS_UPDATES))
-    with tqdm(total=steps, desc=f"{architecture} width {width} seed {seed}", disable=not progress,
+    with _progress.bar(total=steps, desc=f"{architecture} width {width} seed {seed}", disable=not progress,
               leave=False) as bar:
         for start in range(0, steps, chunk):
             count = min(chunk, steps - start)

@@ -1,0 +1,84 @@
+"""Batched feature attacks: equal to a per-feature loop with the package's attacks, and fail fast on bad input."""
+
+import jax
+import numpy as np
+import pytest
+
+from ntkcompanion import architectures, attacks, feature_attacks, features, kernels, predictor
+
+RNG = np.random.default_rng(0)
+N_TRAIN, N_TEST, K = 23, 11, 3  # 23 features: not a multiple of the feature chunks used below
+X_TRAIN = RNG.uniform(size=(N_TRAIN, 6, 6, 1)).astype(np.float32)
+X_TEST = RNG.uniform(size=(N_TEST, 6, 6, 1)).astype(np.float32)
+Y_BINARY = np.where(RNG.uniform(size=N_TRAIN) < 0.5, -1.0, 1.0)
+Y_ONEHOT = np.eye(K)[RNG.integers(K, size=N_TRAIN)]
+Y_TEST = {"binary": np.where(RNG.uniform(size=N_TEST) < 0.5, -1.0, 1.0),
+          "onehot": np.eye(K)[RNG.integers(K, size=N_TEST)]}
+_, _, KERNEL_FN = architectures.build("fc", 1)
+K_TRAIN_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TRAIN)
+K_TEST_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TEST, X_TRAIN)
+EIGENVALUES, EIGENVECTORS = features.eigendecomposition(K_TRAIN_TRAIN)
+
+
+def targets(kind):
+    return Y_BINARY if kind == "binary" else Y_ONEHOT
+
+
+def loop(coef, y_test, attack, **kwargs):
+    """The reference: one model at a time with the package's attacks and its own logits function."""
+    useful, robust = [], []
+    # One pytree structure for every feature, so the attack compiles once (leaves are traced).
+    treedef = jax.tree_util.tree_structure(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, 0]))
+    for i in range(coef.shape[1]):
+        own = jax.tree_util.tree_leaves(predictor.kernel_apply_fn(KERNEL_FN, X_TRAIN, coef[:, i]))
+        logits_fn = jax.tree_util.tree_unflatten(treedef, own)
+        x_adv = getattr(attacks, attack)(logits_fn, X_TEST, y_test, **kwargs)
+        useful.append(attacks.accuracy(logits_fn, X_TEST, y_test))
+        robust.append(attacks.accuracy(logits_fn, x_adv, y_test))
+    return np.array(useful), np.array(robust)
+
+
+@pytest.mark.parametrize("kind, attack, kwargs, feature_chunk", [
+    ("binary", "fgsm", dict(eps=0.1), 5),
+    ("binary", "pgd", dict(eps=0.05, step_size=0.01, steps=4), 8),
+    ("onehot", "fgsm", dict(eps=0.1), 7),
+    ("onehot", "pgd", dict(eps=0.1, step_size=0.03, steps=3, norm="l2"), 32),
+])
+def test_batched_robustness_equals_a_per_feature_loop(kind, attack, kwargs, feature_chunk):
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, targets(kind))
+    y_test = Y_TEST[kind]
+    result = feature_attacks.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, y_test, attack=attack,
+                                        feature_chunk=feature_chunk, **kwargs)
+    useful, robust = loop(coef, y_test, attack, **kwargs)
+    np.testing.assert_array_equal(result.usefulness, useful)
+    np.testing.assert_array_equal(result.robustness, robust)
+    assert np.any(result.robustness < result.usefulness)  # the attack bites
+
+
+def test_clean_accuracy_equals_sign_of_float64_features():
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY)
+    result = feature_attacks.robustness(KERNEL_FN, X_TRAIN, coef, X_TEST, Y_TEST["binary"], eps=0.0)
+    phi = features.feature_values(K_TEST_TRAIN, coef)
+    resolved = features.resolved(EIGENVALUES)
+    expected = np.mean(np.sign(phi) == Y_TEST["binary"][:, None], axis=0)
+    np.testing.assert_array_equal(result.usefulness[resolved], expected[resolved])
+    np.testing.assert_array_equal(result.robustness, result.usefulness)  # ε = 0: no attack
+
+
+def attack_zeros(coef_shape=(N_TRAIN, 2), labels="binary", **kwargs):
+    """Attacks zero models (the arguments are checked before anything is computed)."""
+    return feature_attacks.robustness(KERNEL_FN, X_TRAIN, np.zeros(coef_shape), X_TEST, Y_TEST[labels], **kwargs)
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda: attack_zeros(attack="cw", eps=0.1), "attack = 'cw' is not allowed: expected one of 'fgsm', 'pgd'"),
+    (lambda: attack_zeros(attack="pgd", eps=0.1, steps=3), "step_size = None is not allowed"),
+    (lambda: attack_zeros(labels="onehot", eps=0.1), "y has shape (11, 3): expected (11,)"),
+    (lambda: attack_zeros((5, 2), eps=0.1), "coef has shape (5, 2)"),
+    (lambda: attack_zeros(eps=0.1, feature_chunk=0), "feature_chunk = 0 is not allowed"),
+    (lambda: attack_zeros(eps=0.1, attack="fgsm", norm="l1"), "norm = 'l1' is not allowed"),
+])
+def test_bad_arguments_fail_fast_and_clearly(call, message):
+    with pytest.raises(ValueError) as error:
+        call()
+    assert message in str(error.value)
