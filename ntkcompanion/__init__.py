@@ -6,10 +6,14 @@ training-free attacks and eigen-features. Importing it never imports TensorFlow
 (see ``ntkcompanion._nt``).
 """
 
+# progress first: it silences the TqdmWarning that pooch's import of tqdm.auto raises in a
+# notebook without ipywidgets (cache imports pooch).
+from ntkcompanion import progress  # isort: skip
 from ntkcompanion import adversarial_training
 from ntkcompanion import architectures
 from ntkcompanion import attacks
 from ntkcompanion import cache
+from ntkcompanion import convergence
 from ntkcompanion import data
 from ntkcompanion import dynamics
 from ntkcompanion import evidence
@@ -37,6 +41,7 @@ __all__ = [
     "architectures",
     "attacks",
     "cache",
+    "convergence",
     "data",
     "dynamics",
     "evidence",

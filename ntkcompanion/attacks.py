@@ -30,6 +30,7 @@ Example:
     >>> accuracy(predict_fn, x_adv, y_test)
 """
 
+import dataclasses
 import functools
 import numbers
 
@@ -39,7 +40,8 @@ import numpy as np
 
 from ntkcompanion import labels, losses, validate
 
-__all__ = ["NORMS", "fgsm", "pgd", "accuracy", "step_direction", "project"]
+__all__ = ["NORMS", "KINDS", "fgsm", "pgd", "random_sign", "accuracy", "correct", "predicted_labels", "sweep", "Sweep",
+           "step_direction", "project"]
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12
@@ -224,8 +226,39 @@ def fgsm(logits_fn, x, y, *, eps: float, norm: str = "linf", loss: str | None = 
                clip=clip)
 
 
-def accuracy(logits_fn, x, y, *, batch_size: int | None = None) -> float:
-    """Fraction of inputs classified correctly: sign for ±1 labels, argmax for one-hot labels.
+def random_sign(x, *, eps: float, norm: str = "linf", seed: int = 0, clip=(0.0, 1.0)):
+    r"""The noise control of an attack: a random sign perturbation of the attack's size, no gradient.
+
+    .. math::
+        x_{noise} = \Pi_{[0,1]}\big(x + \epsilon\, s\big), \qquad s \in \{-1, +1\}^d \text{ uniform}\ (\ell_\infty),
+        \quad s / \sqrt{d}\ (\ell_2),
+
+    a vertex of the ℓ∞ ball (what FGSM moves to, in a random instead of the loss's direction),
+    or a point on the ℓ2 sphere of radius ε. The signs depend on ``seed`` and the shape of ``x``
+    only, so the same seed moves every image along the same ray at every ε (a smooth curve).
+
+    Args:
+      x: ``(n, h, w, c)`` clean inputs.
+      eps: :math:`\epsilon \ge 0`.
+      norm: ``"linf"`` or ``"l2"``.
+      seed: for ``numpy.random.default_rng``.
+      clip: ``(low, high)`` pixel range, or ``None``.
+
+    Returns:
+      ``(n, h, w, c)`` numpy array, dtype of ``x``.
+    """
+    eps = validate.nonnegative_float("eps", eps)
+    validate.one_of("norm", norm, NORMS)
+    x = np.asarray(x)
+    signs = np.random.default_rng(validate.nonnegative_int("seed", seed)).choice(
+        np.array([-1.0, 1.0], x.dtype), size=x.shape)
+    scale = eps if norm == "linf" else eps / np.sqrt(np.prod(x.shape[1:]))
+    noisy = x + x.dtype.type(scale) * signs
+    return noisy if clip is None else np.clip(noisy, *clip).astype(x.dtype)
+
+
+def correct(logits_fn, x, y, *, batch_size: int | None = None) -> np.ndarray:
+    """Per input, whether it is classified correctly: sign for ±1 labels, argmax for one-hot labels.
 
     Args:
       logits_fn: ``x (n, ...) -> (n,)`` or ``(n, k)``.
@@ -234,10 +267,105 @@ def accuracy(logits_fn, x, y, *, batch_size: int | None = None) -> float:
       batch_size: inputs per call of ``logits_fn`` (``None``: all at once).
 
     Returns:
-      Accuracy in [0, 1], a Python float.
+      ``(n,)`` bool numpy array.
     """
     n = len(x)
     size = n if batch_size is None else validate.positive_int("batch_size", batch_size)
     right = [np.asarray(losses.correct(logits_fn(x[i:i + size]), jnp.asarray(y[i:i + size])))
              for i in range(0, n, size)]
-    return float(np.mean(np.concatenate(right)))
+    return np.concatenate(right).astype(bool)
+
+
+def predicted_labels(logits_fn, x) -> np.ndarray:
+    """Predicted class indices ``(n,)``: 1 where a scalar output is positive (the +1 class) else 0; argmax otherwise."""
+    out = np.asarray(logits_fn(x))
+    out = out[:, 0] if out.ndim == 2 and out.shape[1] == 1 else out
+    return (out > 0).astype(int) if out.ndim == 1 else np.argmax(out, axis=1)
+
+
+def accuracy(logits_fn, x, y, *, batch_size: int | None = None) -> float:
+    """Fraction of inputs classified correctly (the mean of :func:`correct`), a Python float in [0, 1]."""
+    return float(np.mean(correct(logits_fn, x, y, batch_size=batch_size)))
+
+
+KINDS = ("FGSM", "PGD", "noise")
+
+
+@dataclasses.dataclass(frozen=True)
+class Sweep:
+    """Per-point correctness of one model under each attack at every budget of a grid.
+
+    Attributes:
+      eps: ``(n_eps,)`` budgets, increasing.
+      correct: kind (``"FGSM"``, ``"PGD"``, ``"noise"``) → ``(n_eps, n)`` uint8, 1 where the model is right.
+      adversarial: kind → ``(n, h, w, c)`` perturbed inputs at the budget ``keep`` (if it was asked for).
+    """
+
+    eps: np.ndarray
+    correct: dict
+    adversarial: dict
+
+    def accuracy(self, kind: str) -> np.ndarray:
+        """``(n_eps,)`` accuracy under ``kind``."""
+        return self.correct[kind].mean(axis=1)
+
+
+def sweep(logits_fn, x, y, eps, *, steps: int, step_size: float, step_at: float | None = None,
+          norm: str = "linf", kinds=KINDS, batch_size: int | None = None, seed: int = 0,
+          keep: float | None = None) -> Sweep:
+    r"""Accuracy-vs-budget curves: FGSM, PGD and the random-sign control at every ε, per test point.
+
+    At each budget :math:`\epsilon` of the grid, each input is attacked by FGSM (:func:`fgsm`),
+    by PGD from the clean input (:func:`pgd`, last iterate) with ``steps`` steps of size
+    :math:`s(\epsilon)`, and perturbed by :func:`random_sign` noise of the same size; the model's
+    per-point correctness is kept, so that every interval downstream is a paired bootstrap over
+    the same points. With ``step_at``, the step size scales with the budget,
+    :math:`s(\epsilon) = s \cdot \epsilon / \epsilon_{at}` (``step_size`` is the step at
+    ``step_at``), so that ``steps`` steps cross every ball alike; without it every budget uses
+    ``step_size``. At :math:`\epsilon = 0` nothing moves and no attack is run.
+
+    Args:
+      logits_fn: ``x (n, ...) -> (n,)`` or ``(n, k)``.
+      x: ``(n, h, w, c)`` inputs; y: ``(n,)`` ±1 or ``(n, k)`` one-hot labels.
+      eps: budgets, any order (sorted, duplicates dropped).
+      steps, step_size, step_at: PGD iterations and step size (above).
+      norm: ``"linf"`` or ``"l2"``.
+      kinds: a subset of :data:`KINDS`.
+      batch_size: inputs per attack call: bounds memory.
+      seed: of the random signs.
+      keep: a budget of the grid whose perturbed inputs are returned in ``Sweep.adversarial``.
+
+    Returns:
+      :class:`Sweep`.
+    """
+    grid = np.unique(np.asarray(eps, float))
+    unknown = [k for k in kinds if k not in KINDS]
+    if unknown or not kinds:
+        raise ValueError(f"kinds = {list(kinds)!r} is not allowed: expected a non-empty subset of {KINDS}.")
+    if keep is not None and keep not in grid:
+        raise ValueError(f"keep = {keep!r} is not allowed: expected one of the budgets {grid.tolist()}.")
+    size = len(x) if batch_size is None else validate.positive_int("batch_size", batch_size)
+
+    def batched(attack):
+        return np.concatenate([np.asarray(attack(x[j:j + size], y[j:j + size])) for j in range(0, len(x), size)])
+
+    out = {k: np.zeros((grid.size, len(x)), np.uint8) for k in kinds}
+    kept, clean = {}, None
+    for i, e in enumerate(grid):
+        s = step_size if step_at is None or e == 0 else step_size * e / step_at
+        for kind in kinds:
+            if e == 0:  # nothing moves: the clean inputs, classified once
+                moved = np.asarray(x)
+                clean = correct(logits_fn, moved, y, batch_size=size) if clean is None else clean
+                out[kind][i] = clean
+            else:
+                if kind == "noise":  # drawn for all inputs at once: independent of batch_size
+                    moved = random_sign(x, eps=e, norm=norm, seed=seed)
+                elif kind == "FGSM":
+                    moved = batched(lambda a, b: fgsm(logits_fn, a, b, eps=e, norm=norm))
+                else:
+                    moved = batched(lambda a, b: pgd(logits_fn, a, b, eps=e, step_size=s, steps=steps, norm=norm))
+                out[kind][i] = correct(logits_fn, moved, y, batch_size=size)
+            if keep is not None and e == keep:
+                kept[kind] = moved
+    return Sweep(grid, out, kept)

@@ -166,7 +166,8 @@ def report(p, *, metrics: dict, verdicts=(), glue: dict | None = None, output_di
       metrics: headline numbers (JSON-serialisable after numpy conversion).
       verdicts: ``evidence.Verdict`` objects; stored under ``"verdicts"`` and glued as
         ``<key>_decision``, ``<key>_estimate``, ``<key>_ci`` … (:func:`verdict_glue`).
-      glue: ``{name: value}`` for the prose's ``{glue:text}`name```; glued after the verdicts.
+      glue: ``{name: value}`` for the prose's ``{glue:text}`name```; glued after the verdicts and
+        :func:`run_glue` (this run's runtime and device, for the title cell).
       output_dir: where metrics.json goes (default ``p.OUTPUT_DIR``).
 
     Returns:
@@ -180,6 +181,15 @@ def report(p, *, metrics: dict, verdicts=(), glue: dict | None = None, output_di
     path = write_metrics(output_dir if output_dir is not None else p.output_dir, section=p.section,
                          metrics=metrics, parameters=p.as_dict(), started=p.started, verdicts=verdicts,
                          derived=getattr(p, "derived", None))
-    for name, value in (names | dict(glue or {})).items():
+    for name, value in (names | run_glue(time.time() - p.started) | dict(glue or {})).items():
         _glue(name, value)
     return path
+
+
+def run_glue(seconds: float) -> dict:
+    """``run_runtime`` (``"41 s"``, ``"3.2 min"``) and ``run_device`` (``"this CPU (2 cores)"``): what
+    the title cell says this page cost, measured by the run that built it rather than typed."""
+    from ntkcompanion import cost
+
+    text = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
+    return {"run_runtime": text, "run_device": cost.current_device().name}

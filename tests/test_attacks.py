@@ -220,3 +220,60 @@ def test_benchmark_quick_run():
     out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
                          check=True).stdout
     assert "speed-up" in out and "% of matmul" in out and "peak RSS" in out
+
+
+# --- the noise control and the budget sweep (section 2) -------------------------------------------
+
+@suite_norms
+def test_random_sign_is_a_point_of_the_ball_of_radius_eps_in_the_box(norm):
+    _, _, x, _ = task("binary")
+    eps = EPS[norm]
+    noisy = attacks.random_sign(x, eps=eps, norm=norm, seed=3, clip=None)
+    size = per_example_norm(noisy - x, norm)
+    np.testing.assert_allclose(size, eps, rtol=1e-5)        # on the sphere (ℓ2) or a vertex (ℓ∞)
+    signs = np.sign(noisy - x)
+    assert set(np.unique(signs)) == {-1.0, 1.0} and abs(signs.mean()) < 0.2   # both signs, balanced
+    clipped = attacks.random_sign(x, eps=eps, norm=norm, seed=3)
+    assert clipped.dtype == x.dtype and clipped.min() >= 0 and clipped.max() <= 1
+    np.testing.assert_array_equal(clipped, attacks.random_sign(x, eps=eps, norm=norm, seed=3))
+    assert not np.array_equal(clipped, attacks.random_sign(x, eps=eps, norm=norm, seed=4))
+
+
+def test_correct_and_predicted_labels_follow_the_label_conventions():
+    scores = jnp.array([2.0, -1.0, 0.5, -0.5])
+    fn = jax.tree_util.Partial(lambda s, x: s[: len(x)], scores)
+    x = np.zeros((4, 2, 2, 1), np.float32)
+    np.testing.assert_array_equal(attacks.predicted_labels(fn, x), [1, 0, 1, 0])
+    np.testing.assert_array_equal(attacks.correct(fn, x, np.array([1.0, 1.0, -1.0, -1.0])),
+                                  [True, False, False, True])
+    logits = jnp.array([[0.1, 0.9, 0.0], [2.0, 0.0, 1.0]])
+    multi = jax.tree_util.Partial(lambda s, x: s[: len(x)], logits)
+    np.testing.assert_array_equal(attacks.predicted_labels(multi, x[:2]), [1, 0])
+    np.testing.assert_array_equal(attacks.correct(multi, x[:2], np.eye(3)[[1, 2]]), [True, False])
+
+
+def test_sweep_matches_the_single_attacks_and_the_noise_control():
+    _, _, x, y = task("binary")
+    predict_fn = model("kernel", "binary")
+    grid = [0.2, 0.0, 0.1, 0.2]                              # unsorted, duplicated: becomes [0, 0.1, 0.2]
+    sweep = attacks.sweep(predict_fn, x, y, grid, steps=5, step_size=0.05, step_at=0.2, batch_size=5,
+                          seed=7, keep=0.1)
+    np.testing.assert_array_equal(sweep.eps, [0.0, 0.1, 0.2])
+    assert set(sweep.correct) == set(attacks.KINDS) and sweep.correct["PGD"].shape == (3, len(x))
+    for kind in attacks.KINDS:                               # ε = 0: the clean accuracy for every kind
+        assert sweep.accuracy(kind)[0] == attacks.accuracy(predict_fn, x, y)
+    # At ε = 0.1 the step is scaled to 0.05 · 0.1 / 0.2 = 0.025.
+    x_pgd = np.asarray(attacks.pgd(predict_fn, x, y, eps=0.1, step_size=0.025, steps=5))
+    np.testing.assert_allclose(sweep.adversarial["PGD"], x_pgd, atol=1e-6)
+    np.testing.assert_array_equal(sweep.correct["PGD"][1], attacks.correct(predict_fn, x_pgd, y))
+    x_fgsm = np.asarray(attacks.fgsm(predict_fn, x, y, eps=0.2))
+    np.testing.assert_array_equal(sweep.correct["FGSM"][2], attacks.correct(predict_fn, x_fgsm, y))
+    np.testing.assert_array_equal(sweep.adversarial["noise"], attacks.random_sign(x, eps=0.1, seed=7))
+    # The attack is what hurts, not the perturbation's size.
+    assert sweep.accuracy("PGD")[2] < sweep.accuracy("noise")[2] - 0.3
+    only = attacks.sweep(predict_fn, x, y, [0.1], kinds=("noise",), steps=1, step_size=0.1)
+    assert set(only.correct) == {"noise"} and only.adversarial == {}
+    with pytest.raises(ValueError, match="kinds"):
+        attacks.sweep(predict_fn, x, y, [0.1], kinds=("CW",), steps=1, step_size=0.1)
+    with pytest.raises(ValueError, match="keep"):
+        attacks.sweep(predict_fn, x, y, [0.1], steps=1, step_size=0.1, keep=0.3)

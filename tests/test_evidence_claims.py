@@ -268,3 +268,163 @@ def test_threshold_sensitivity_moves_the_decision():
     attacked = bernoulli(np.linspace(0.95, 0.0, 7), 400, 2)
     rows = claims.threshold_sensitivity(claims.claim1, "threshold", [0.1, 0.9], EPS, attacked, noise, LABELS, **FAST)
     assert [row["decision"] for row in rows] == [SUP, NOT]
+
+
+# --- claims 3 and 5: the task-permutation null and the trade-off on its own (sections 4 and 5) ---------
+
+def test_claim3_counts_control_from_label_permuted_tasks():
+    from test_evidence import eigen_feature_correctness
+
+    clean, labels = eigen_feature_correctness(permute_labels=False)
+    robust = np.zeros_like(clean)
+    robust[:3] = bernoulli(np.full(3, 0.6), clean.shape[1], 21)     # three robust features planted
+    null = [eigen_feature_correctness(permute_labels=True, seed=s) for s in range(1, 6)]
+    group = dict(head_clean=clean[0], head_robust=robust[0], tail_clean=clean[-1], tail_robust=robust[-1], k=3)
+    counts, _ = claims.claim3(clean, robust, labels, **group, null_clean_correct=np.stack([c for c, _ in null]),
+                              null_labels=np.stack([y for _, y in null]), weights=np.full(len(clean), 2.0), **FAST)
+    assert counts.control.startswith("useful features of label-permuted tasks")
+    assert counts.control_value == 0 and counts.details["null_useful"] == [0] * 5
+    assert counts.details["useful"] >= 1 and counts.details["weighted"]["useful"] == 2 * counts.details["useful"]
+    rows = counts.details["sensitivity"]
+    assert {(r["q"], r["gamma0"]) for r in rows} >= {(0.05, 0.10)}
+    with pytest.raises(ValueError, match="null_labels"):
+        claims.claim3(clean, robust, labels, **group, null_clean_correct=np.stack([c for c, _ in null]), **FAST)
+
+
+def test_claim5_tradeoff_alone_and_nothing_asked():
+    n = 400
+    labels = np.repeat([-1, 1], n // 2)
+    clean_t = bernoulli(np.array([0.75, 0.85, 0.9]), n, 31)
+    robust_t = bernoulli(np.array([0.45, 0.2, 0.0]), n, 32)
+    (tradeoff,) = claims.claim5(clean_correct_t=clean_t, robust_correct_t=robust_t, labels=labels, **FAST)
+    assert tradeoff.key == "claim5_tradeoff" and tradeoff.decision == SUP
+    assert tradeoff.details["best"] == 0 and tradeoff.details["early_useful"] == [True, True]
+    (tradeoff,) = claims.claim5(clean_correct_t=clean_t, robust_correct_t=robust_t[::-1], labels=labels, **FAST)
+    assert tradeoff.decision == NOT
+    with pytest.raises(ValueError, match="claim5 needs"):
+        claims.claim5()
+
+
+# --- claim 4 with three architectures, claim 6 against permuted tasks (sections 6 and 7) ----------
+
+def test_claim4_three_profiles_use_the_smallest_pairwise_rho():
+    shared = random_psi(1)
+    gamma = np.linspace(0.6, 0.0, 40)
+    rng = np.random.default_rng(8)
+    similar = {name: gamma + rng.normal(0, 0.05, 40) for name in ("fc", "conv", "myrtle")}
+    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=similar)[1]
+    assert verdict.decision == SUP and len(verdict.details["pairwise_rho"]) == 3
+    # Two architectures agree, the third is reversed: the smallest pairwise ρ is negative.
+    reversed_third = dict(similar, myrtle=gamma[::-1] + rng.normal(0, 0.05, 40))
+    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=reversed_third)[1]
+    assert verdict.decision == NOT and verdict.estimate < 0
+    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=dict(similar, myrtle=np.zeros(40)))[1]
+    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+
+
+def permuted_tasks(labels, n_features, n_perm=30, seed=50):
+    """Null correctness of features of label-permuted tasks: right at the chance rate of each permuted label."""
+    rng = np.random.default_rng(seed)
+    ys = np.stack([rng.permutation(labels) for _ in range(n_perm)])
+    rate = 1.0 / np.unique(labels).size
+    return bernoulli(np.full((n_perm, n_features), rate), labels.size, seed + 1), ys
+
+
+def test_claim6_states_against_permuted_tasks_any_number_of_classes():
+    ten = np.repeat(np.arange(10), 40)              # 400 points, ten classes: majority 0.1
+    clean = bernoulli([0.35] * 3 + [0.1] * 27, 400, 31)
+    robust = bernoulli([0.0] * 3 + [0.05] * 27, 400, 32)
+    null, ys = permuted_tasks(ten, 30)
+    verdict = claims.claim6(clean, robust, ten, null_clean_correct=null, null_labels=ys)
+    assert verdict.decision == SUP and verdict.details["feature"] < 3 and verdict.control_value < verdict.estimate
+    # The useful features are robust: not supported.
+    verdict = claims.claim6(clean, bernoulli([0.3] * 3 + [0.05] * 27, 400, 33), ten, null_clean_correct=null,
+                            null_labels=ys)
+    assert verdict.decision == NOT
+    # No feature beats chance: nothing to select.
+    verdict = claims.claim6(bernoulli([0.1] * 30, 400, 34), robust, ten, null_clean_correct=null, null_labels=ys)
+    assert verdict.decision == UND
+    # A null that is as strong as the features (e.g. a label leak): the estimate does not beat it.
+    leak = np.broadcast_to(clean, (30,) + clean.shape)
+    verdict = claims.claim6(clean, robust, ten, null_clean_correct=leak, null_labels=np.broadcast_to(ten, (30, 400)))
+    assert verdict.decision == UND and "null" in verdict.reason
+    with pytest.raises(ValueError, match="null_labels"):
+        claims.claim6(clean, robust, ten, null_clean_correct=null)
+
+
+def test_claim7_saturation_identical_differences_and_undertrained_nets():
+    # A robust accuracy of 0 everywhere puts every linearised run "within the margin" at epoch 0.
+    zero = np.zeros((3, 5))
+    verdict = linearisation(SLOW, zero)
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.SATURATED)
+    verdict = linearisation(np.ones((3, 5)), FAST_LAZY)
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.CEILING)
+    # Lazy at 20 (standard) and at 10 (adversarial) on every seed: a zero-width t-interval that
+    # three seeds cannot back (sign test p = 1/8), five can (1/32).
+    fast = np.array([[0.5, 0.6, 0.69, 0.7, 0.7]] * 5)
+    verdict = linearisation(np.repeat(SLOW[:1], 5, axis=0), fast, seeds=3)
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.TOO_FEW) and "sign test" in verdict.reason
+    assert verdict.estimate == 10
+    assert linearisation(np.repeat(SLOW[:1], 5, axis=0), fast, seeds=5).decision == SUP
+    assert linearisation(fast, np.repeat(SLOW[:1], 5, axis=0), seeds=5).decision == NOT
+    # Nets below the stated accuracy: nothing is decided, whatever the measurements say.
+    rng = np.random.default_rng(11)
+    high, low = 0.5 + 0.02 * rng.normal(size=(3, 30)), 0.2 + 0.02 * rng.normal(size=(3, 30))
+    decided = claims.claim7(velocity_standard=high, velocity_adversarial=low, transient=5)[0]
+    assert decided.decision == SUP
+    verdicts = claims.claim7(switch_epochs=SWITCH, linearised_standard=SLOW, full_standard=SLOW[:, -1],
+                             linearised_adversarial=FAST_LAZY, full_adversarial=FAST_LAZY[:, -1],
+                             velocity_standard=high, velocity_adversarial=low, transient=5,
+                             undertrained="standard clean 0.93 < 0.95")
+    assert [v.decision for v in verdicts] == [UND, UND]
+    assert all(v.reason == "nets below the stated accuracy: standard clean 0.93 < 0.95" for v in verdicts)
+
+
+def test_claim2_reports_per_width_intervals_and_laziness():
+    # Planted: gaps shrink with width; the widest nets moved 0.05 (lazy), the narrowest 0.5 (not lazy).
+    run = transfer_run([0.6, 0.45, 0.3, 0.2, 0.12])
+    moved = {"kernel_change": np.array([[0.5, 0.6, 0.4], [0.3] * 3, [0.2] * 3, [0.12] * 3, [0.04, 0.05, 0.06]])}
+    transfer, _ = claims.claim2(**run, laziness=moved)
+    d = transfer.details
+    for key in ("gap_ci", "share_fooled_transfer_ci"):
+        low, high = np.asarray(d[key]).T
+        value = np.asarray(d["gap" if key == "gap_ci" else "share_fooled_transfer"])
+        assert len(low) == len(WIDTHS) and (low <= value + 1e-12).all() and (value <= high + 1e-12).all()
+    # Gap CIs at the narrowest and widest width do not overlap (0.5 vs 0.02 on 400 points).
+    assert d["gap_ci"][0][0] > d["gap_ci"][-1][1]
+    assert d["laziness"]["kernel_change"][-1] == pytest.approx(0.05)
+    low, high = d["laziness_ci"]["kernel_change"][-1]
+    assert low < 0.05 < high
+    assert d["lazy_widest"] == {"kernel_change": True}
+    transfer, _ = claims.claim2(**run, laziness={"kernel_change": moved["kernel_change"][::-1]})
+    assert transfer.details["lazy_widest"] == {"kernel_change": False}
+
+
+def test_budget_curves_intervals_and_halving_budgets():
+    n = 400
+    attacked = bernoulli(np.linspace(0.9, 0.0, 7), n, 41)          # halves near 0.15 on EPS
+    noise = bernoulli(np.full(7, 0.9), n, 42)                      # never halves
+    out = claims.budget_curves(EPS, {"PGD": attacked, "noise": noise}, **FAST)
+    rows = [r for r in out["curves"] if r["kind"] == "PGD"]
+    assert [r["eps"] for r in rows] == EPS.tolist() and all(r["n"] == n for r in rows)
+    for r, hits in zip(rows, attacked.sum(axis=1)):
+        assert r["accuracy"] == hits / n
+        assert r["ci_low"] <= r["accuracy"] <= r["ci_high"] and r["ci_high"] - r["ci_low"] < 0.11   # ~2·1.96·0.025
+    halves = {h["kind"]: h for h in out["halving"]}
+    pgd = halves["PGD"]                                            # the planted curve halves at 0.15
+    assert abs(pgd["eps_half"] - 0.15) < 0.02 and pgd["ci_low"] <= pgd["eps_half"] <= pgd["ci_high"]
+    assert pgd["ci_high"] - pgd["ci_low"] < 0.03
+    assert np.isnan(halves["noise"]["eps_half"])
+    with pytest.raises(ValueError, match="budgets"):
+        claims.budget_curves(EPS[:3], {"PGD": attacked}, **FAST)
+
+
+def test_claim3_takes_groups_and_null_as_pairs():
+    clean, robust = feature_rows(*MIXED)
+    g = groups()
+    counts, group = claims.claim3(clean, robust, LABELS, **g, **FAST)
+    pairs = (np.stack([g["head_clean"], g["tail_clean"]]), np.stack([g["head_robust"], g["tail_robust"]]))
+    counts2, group2 = claims.claim3(clean, robust, LABELS, groups=pairs, k=10,
+                                    null=(clean[None], LABELS[None]), **FAST)
+    assert (group2.estimate, group2.ci, group2.decision) == (group.estimate, group.ci, group.decision)
+    assert counts2.details["null_useful"] == [counts2.details["useful"]]        # unpermuted "null": all pass

@@ -120,3 +120,10 @@ def test_verdicts_of_one_claim_are_glued_under_their_keys(tmp_path, glued):
     record.report(p, metrics={}, verdicts=two)
     assert glued["claim3_counts_decision"] == "supported"
     assert glued["claim3_groups_decision"] == "not supported"
+
+
+def test_report_glues_the_measured_runtime_and_device(tmp_path, glued):
+    p = run_parameters(tmp_path)
+    record.report(p, metrics={})
+    assert glued["run_runtime"].endswith((" s", " min"))
+    assert glued["run_device"]

@@ -8,9 +8,9 @@ import numpy as np
 
 from ntkcompanion.evidence import _stats
 from ntkcompanion.evidence._verdict import Reason, Verdict, make_verdict
-from ntkcompanion.evidence._vocabulary import GAMMA_ATTACK, SATURATION
+from ntkcompanion.evidence._vocabulary import GAMMA_ATTACK, SATURATION, is_lazy
 
-__all__ = ["claim1", "claim2"]
+__all__ = ["budget_curves", "claim1", "claim2"]
 
 ALPHA = 0.05
 
@@ -79,6 +79,45 @@ def claim1(eps, kernel_correct, noise_correct, labels, *, threshold: float = 0.1
                  "eps_half_ci": [float(half_ci[0]), float(half_ci[1])], "attack": attack})
 
 
+def budget_curves(eps, correct, *, n_boot: int = _stats.N_BOOT, seed: int = 0) -> dict:
+    r"""Accuracy-vs-budget curves with 95% intervals, and the halving budget of each, for claim 1's figure and table.
+
+    Args:
+      eps: ``(n_eps,)`` budgets, starting at 0, increasing.
+      correct: ``{kind: (n_eps, n_test)}`` 0/1 per-point correctness (e.g. ``"FGSM"``, ``"PGD"``, ``"noise"``),
+        the same test points in every curve.
+      n_boot, seed: of the bootstrap over test points behind each :math:`\varepsilon_{1/2}` interval.
+
+    Returns:
+      ``{"curves": [...], "halving": [...]}``: one row per kind and budget, ``{"kind", "eps",
+      "accuracy", "ci_low", "ci_high", "n"}`` (Wilson interval of the accuracy on ``n`` points), and
+      one row per kind, ``{"kind", "eps_half", "ci_low", "ci_high"}``: the budget
+      :math:`\varepsilon_{1/2}` where the accuracy first falls to half its clean value
+      (:func:`~ntkcompanion.evidence.halving_budget`; NaN where it never does on the grid) with its
+      percentile-bootstrap interval.
+    """
+    eps = np.asarray(eps, float)
+    rows, halves = [], []
+    for kind, values in correct.items():
+        values = _binary(f"correct[{kind!r}]", values, 2)
+        if values.shape[0] != eps.size:
+            raise ValueError(f"correct[{kind!r}] has {values.shape[0]} budgets; eps has {eps.size}.")
+        n = values.shape[1]
+        for e, hits in zip(eps, values.sum(axis=1)):
+            low, high = _stats.accuracy_interval(hits, n)
+            rows.append({"kind": kind, "eps": float(e), "accuracy": float(hits / n), "ci_low": low, "ci_high": high,
+                         "n": int(n)})
+        half, (low, high) = _stats.halving_budget_ci(eps, values, n_boot=n_boot, seed=seed)
+        halves.append({"kind": kind, "eps_half": float(half), "ci_low": float(low), "ci_high": float(high)})
+    return {"curves": rows, "halving": halves}
+
+
+def _per_width_ci(statistic, *samples, n_boot, seed):
+    """``[[low, high], ...]`` per width of a statistic returning ``(B, n_w)``, bootstrap over points."""
+    _, (low, high) = _stats.bootstrap(statistic, *samples, n_boot=n_boot, seed=seed)
+    return [[float(lo), float(hi)] for lo, hi in zip(np.atleast_1d(low), np.atleast_1d(high))]
+
+
 def _seed_mean(name, array, n_widths):
     array = _binary(name, array, 3)
     if array.shape[0] != n_widths:
@@ -106,7 +145,13 @@ def claim2(widths, net_adv_correct, kernel_adv_correct, net_noise_correct, net_u
       net_adv_correct: ``(n_w, n_seeds, n_test)`` 0/1, net right on the kernel's example.
       kernel_adv_correct: ``(n_test,)`` 0/1, kernel right on its own example.
       net_noise_correct, net_unrelated_correct: ``(n_w, n_seeds, n_test)`` 0/1 on the controls.
-      laziness: optional ``(n_w, n_seeds)`` relative parameter (or kernel) change, reported in details.
+      laziness: optional ``(n_w, n_seeds)`` relative parameter (or kernel) change, or a dict
+        ``{name: (n_w, n_seeds)}`` of several such measures; reported in details as the mean per
+        width (``laziness``) and, for a dict, a t-interval over seeds per width (``laziness_ci``)
+        and whether the widest net is lazy by the vocabulary's threshold (``lazy_widest``).
+
+    The details also hold, per width, bootstrap intervals of the gap (``gap_ci``) and of the
+    share of kernel-fooled points that also fool the net (``share_fooled_transfer_ci``).
     """
     widths = np.asarray(widths)
     adv = _seed_mean("net_adv_correct", net_adv_correct, widths.size)
@@ -130,7 +175,18 @@ def claim2(widths, net_adv_correct, kernel_adv_correct, net_noise_correct, net_u
                "kernel_adv_accuracy": float(kernel.mean()), "noise_accuracy": noise.mean(axis=1).tolist(),
                "unrelated_accuracy": unrelated.mean(axis=1).tolist(), "share_fooled_transfer": share,
                "gap": np.abs(adv.mean(axis=1) - kernel.mean()).tolist(), "seeds": int(n_seeds), "attack": attack}
-    if laziness is not None:
+    details["gap_ci"] = _per_width_ci(lambda a, k: np.abs(a.mean(-1) - k.mean(-1)[..., None]), adv, kernel,
+                                      n_boot=n_boot, seed=seed)
+    if fooled.any():
+        details["share_fooled_transfer_ci"] = _per_width_ci(lambda a: 1 - a.mean(-1), adv[:, fooled],
+                                                            n_boot=n_boot, seed=seed)
+    if isinstance(laziness, dict):
+        details["laziness"] = {name: np.asarray(v, float).mean(axis=1).tolist() for name, v in laziness.items()}
+        details["laziness_ci"] = {name: [[float(x) for x in _stats.seed_ci(row)[1]] for row in np.asarray(v, float)]
+                                  for name, v in laziness.items()}
+        details["lazy_widest"] = {name: bool(is_lazy(np.asarray(v, float)[-1].mean()))
+                                  for name, v in laziness.items()}
+    elif laziness is not None:
         details["laziness"] = np.asarray(laziness, float).mean(axis=1).tolist()
     control_value = float(min(noise[-1].mean(), unrelated[-1].mean()))
     first = make_verdict(

@@ -11,7 +11,7 @@ import numpy as np
 from ntkcompanion.evidence import _stats
 from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, make_verdict
 from ntkcompanion.evidence._vocabulary import (GAMMA0, GAMMA_ATTACK, Q, SATURATION, classify_features,
-                                               useful)
+                                               sensitivity, useful)
 
 __all__ = ["claim3", "claim6", "permuted_correctness"]
 
@@ -37,14 +37,21 @@ def _group(name, correct, n):
     return correct
 
 
-def claim3(clean_correct, robust_correct, labels, head_clean, head_robust, tail_clean, tail_robust, *, k: int,
+def claim3(clean_correct, robust_correct, labels, head_clean=None, head_robust=None, tail_clean=None,
+           tail_robust=None, *, k: int, groups=None, null=None,
            q: float = Q, gamma0: float = GAMMA0, attack: str = GAMMA_ATTACK, n_perm: int = 20,
-           n_boot: int = _stats.N_BOOT, seed: int = 0) -> list[Verdict]:
+           n_boot: int = _stats.N_BOOT, seed: int = 0, null_clean_correct=None, null_labels=None,
+           weights=None) -> list[Verdict]:
     r"""Claim 3 (the eigendecomposition induces robust and non-robust features, both useful): two verdicts.
 
     *Counts*: among features useful after Benjamini–Hochberg, the smaller of the numbers of robust
     and of non-robust ones; supported when both are at least one. Control: the median number of
-    useful features under ``n_perm`` label permutations. Undetermined when no feature is useful.
+    useful features under label permutations: by default ``n_perm`` permutations of the test
+    labels against the same predictions (binary labels only); with ``null_clean_correct`` the
+    features of label-permuted *tasks* (training and test labels shuffled together, which is the
+    null for eigen-features: ``features.permuted_task_correctness``). Undetermined when no feature
+    is useful. ``details`` carries the counts and how they move with ``q`` and ``gamma0``
+    (``sensitivity``).
 
     *Groups*: the head predictor :math:`\sum_{i \le k} \phi_i` against the tail
     :math:`\sum_{i > k} \phi_i`; statistic: head robust accuracy minus tail robust accuracy
@@ -55,21 +62,50 @@ def claim3(clean_correct, robust_correct, labels, head_clean, head_robust, tail_
     Args:
       clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature (index order).
       labels: ``(n_test,)`` binary test labels.
-      head_clean, head_robust, tail_clean, tail_robust: ``(n_test,)`` 0/1 of the two group predictors.
+      head_clean, head_robust, tail_clean, tail_robust: ``(n_test,)`` 0/1 of the two group predictors;
+        or ``groups = (clean, robust)``, each ``(2, n_test)`` with the head in row 0 and the tail in row 1.
       k: the head's last index.
+      null: optional ``(null_clean_correct, null_labels)`` in one tuple (``features.permuted_task_correctness``).
+      null_clean_correct: optional ``(n_perm, n_features, n_test)`` 0/1 clean correctness of the
+        features of label-permuted tasks, scored against ``null_labels`` ``(n_perm, n_test)``.
+      weights: optional ``(n_features,)`` number of features each row stands for (a stratified
+        sample, ``feature_attacks.sample_features``); ``details`` then also holds weighted counts.
     """
+    if groups is not None:
+        (head_clean, tail_clean), (head_robust, tail_robust) = groups
+    if null is not None:
+        null_clean_correct, null_labels = null
     classes = classify_features(clean_correct, robust_correct, labels, q=q, gamma0=gamma0, attack=attack)
     counts = classes.counts()
     n = classes.n_test
     rng = np.random.default_rng(seed)
-    null = [useful(permuted_correctness(clean_correct, labels, rng.permutation(labels)), labels, q=q)[0].sum()
-            for _ in range(n_perm)]
+    if null_clean_correct is not None:
+        if null_labels is None or len(null_labels) != len(null_clean_correct):
+            raise ValueError("null_labels must give one (n_test,) label vector per permutation in "
+                             "null_clean_correct.")
+        null = [useful(c, y, q=q)[0].sum() for c, y in zip(null_clean_correct, null_labels)]
+        null_name = f"useful features of label-permuted tasks (train and test labels; median of {len(null)})"
+    else:
+        null = [useful(permuted_correctness(clean_correct, labels, rng.permutation(labels)), labels, q=q)[0].sum()
+                for _ in range(n_perm)]
+        null_name = f"useful features under permuted labels (median of {n_perm})"
+    counts = dict(counts, sensitivity=sensitivity(clean_correct, robust_correct, labels, attack=attack),
+                  null_useful=[int(v) for v in null])
+    if weights is not None:
+        w = np.asarray(weights, float)
+        if w.shape != classes.useful.shape:
+            raise ValueError(f"weights has shape {w.shape}: expected ({classes.useful.size},), one per feature.")
+        u = classes.useful
+        counts["weighted"] = {"features": float(w.sum()), "useful": float(w[u].sum()),
+                              "useful_robust": float(w[u & classes.robust].sum()),
+                              "useful_non_robust": float(w[u & classes.non_robust].sum()),
+                              "useful_intermediate": float(w[u & ~classes.robust & ~classes.non_robust].sum())}
     smaller = min(counts["useful_robust"], counts["useful_non_robust"])
     counts_verdict = make_verdict(
         3, "useful robust & non-robust features", f"smaller of the numbers of useful features (binomial test "
         f"against the majority rate, BH at q = {q}) that are robust (γ significantly > {gamma0}) and non-robust "
         f"(γ ≤ {gamma0}); γ under {attack}", smaller, (smaller, smaller), threshold=0.5,
-        control=f"useful features under permuted labels (median of {n_perm})", control_value=float(np.median(null)),
+        control=null_name, control_value=float(np.median(null)),
         n=n, undetermined=None if counts["useful"] else Reason.TOO_FEW,
         note="" if counts["useful"] else "no feature significantly useful", details=counts, key="claim3_counts")
 
@@ -108,7 +144,8 @@ def _select_confirm(clean, robust, labels, a, b, q, gamma0):
 
 
 def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float = GAMMA0,
-           attack: str = GAMMA_ATTACK, n_perm: int = 100, seed: int = 0) -> Verdict:
+           attack: str = GAMMA_ATTACK, n_perm: int = 100, seed: int = 0, null_clean_correct=None,
+           null_labels=None) -> Verdict:
     r"""Claim 6 (useful non-robust features can be identified): select on one half, confirm on the other.
 
     On half A of the test points, among features useful after BH, select the least robust one
@@ -122,18 +159,32 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
     Args:
       clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature; the tail group
         predictor may be appended as one more row.
-      labels: ``(n_test,)`` binary labels.
+      labels: ``(n_test,)`` labels (binary unless the null is given).
+      null: optional ``(null_clean_correct, null_labels)`` in one tuple (``features.permuted_task_correctness``).
+      null_clean_correct: optional ``(n_perm, n_features, n_test)`` clean correctness of the same
+        features in label-permuted *tasks* (training and test labels shuffled together,
+        ``features.permuted_task_correctness``), scored against ``null_labels`` ``(n_perm, n_test)``:
+        the null for eigen-features, and one that works for any number of classes. Selection in the
+        null uses the real features' γ (the permuted tasks are not attacked). Without it, the test
+        labels alone are permuted against the same predictions (binary labels only).
     """
     classes = classify_features(clean_correct, robust_correct, labels, q=q, gamma0=gamma0, attack=attack)
     clean, robust = np.asarray(clean_correct, float), np.asarray(robust_correct, float)
     labels = np.asarray(labels)
     a, b = _stats.split_halves(labels.size, seed=seed)
     picked = _select_confirm(clean, robust, labels, a, b, q, gamma0)
-    rng = np.random.default_rng(seed + 1)
+    if null_clean_correct is not None:
+        if null_labels is None or len(null_labels) != len(null_clean_correct):
+            raise ValueError("null_labels must give one (n_test,) label vector per permutation in null_clean_correct.")
+        runs = [(np.asarray(c, float), np.asarray(y)) for c, y in zip(null_clean_correct, null_labels)]
+        n_perm = len(runs)
+    else:
+        rng = np.random.default_rng(seed + 1)
+        runs = ((permuted_correctness(clean, labels, permuted), permuted)
+                for permuted in (rng.permutation(labels) for _ in range(n_perm)))
     null = []
-    for _ in range(n_perm):
-        permuted = rng.permutation(labels)
-        result = _select_confirm(permuted_correctness(clean, labels, permuted), robust, permuted, a, b, q, gamma0)
+    for null_clean, permuted in runs:
+        result = _select_confirm(null_clean, robust, permuted, a, b, q, gamma0)
         null.append(np.nan if result is None else result["clean_b"] - result["majority_b"])
     null = np.asarray(null)
     null95 = float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else 0.0

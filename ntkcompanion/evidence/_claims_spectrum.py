@@ -54,7 +54,8 @@ def claim4(eigenfunctions: dict, ntks, baselines, *, profiles: dict | None = Non
       eigenfunctions: ``{name: (m, k)}`` top-k eigenfunction values on the same m test points,
         for every NTK and baseline.
       ntks: names of the NTKs (≥ 2); baselines: names of the baseline kernels (≥ 1).
-      profiles: ``{name: (n_features,)}`` γ per eigen-index for two architectures (same indices).
+      profiles: ``{name: (n_features,)}`` γ per eigen-index for two or more architectures (same indices);
+        with three or more the statistic is the smallest pairwise ρ.
     """
     ntks, baselines = list(ntks), list(baselines)
     if len(ntks) < 2 or not baselines:
@@ -79,25 +80,62 @@ def claim4(eigenfunctions: dict, ntks, baselines, *, profiles: dict | None = Non
         estimate[0], (low[0], high[0]), threshold=0.0, control=f"overlap with the closest baseline ({baselines[best]})",
         control_value=float(estimate[2 + best]), n=m, min_n=2 * k, details=details, key="claim4_agreement")]
     if profiles is not None:
-        (name_a, gamma_a), (name_b, gamma_b) = list(profiles.items())[:2]
-        gamma_a, gamma_b = np.asarray(gamma_a, float), np.asarray(gamma_b, float)
-        rho, ci = _stats.rank_correlation(gamma_a, gamma_b, seed=seed)
-        flat = np.ptp(gamma_a) == 0 or np.ptp(gamma_b) == 0
-        verdicts.append(make_verdict(
-            4, "robustness profiles agree", f"Spearman ρ between the γ-over-index profiles of {name_a} and "
-            f"{name_b} ({attack}); bootstrap over features", rho, ci, threshold=0.0,
-            control="independent profiles", control_value=0.0, n=gamma_a.size, min_n=MIN_FEATURES, saturated=flat,
-            key="claim4_profiles"))
+        verdicts.append(_profiles_verdict(profiles, attack, seed))
     return verdicts
 
 
-def claim5(index, robust_accuracy, useful, *, clean_correct_t=None, robust_correct_t=None, labels=None,
-           times=None, attack: str = GAMMA_ATTACK, n_boot: int = _stats.N_BOOT, seed: int = 0) -> list[Verdict]:
+def _profiles_verdict(profiles, attack, seed) -> Verdict:
+    """Spearman ρ of two γ profiles; with three or more, the smallest pairwise ρ (joint bootstrap over features)."""
+    names = list(profiles)
+    gammas = [np.asarray(profiles[name], float) for name in names]
+    if len(gammas) < 2 or len({g.shape for g in gammas}) != 1:
+        raise ValueError(f"profiles needs ≥ 2 γ arrays of one shape (same eigen-indices); got "
+                         f"{ {name: g.shape for name, g in zip(names, gammas)} }.")
+    pairs = list(itertools.combinations(range(len(gammas)), 2))
+    flat = any(np.ptp(g) == 0 for g in gammas)
+    if len(gammas) == 2:
+        rho, ci = _stats.rank_correlation(*gammas, seed=seed)
+        details = {}
+        what = f"Spearman ρ between the γ-over-index profiles of {names[0]} and {names[1]}"
+    else:
+        def smallest(*g):
+            return np.min(np.stack([_stats._spearman_rows(g[i], g[j]) for i, j in pairs], axis=-1), axis=-1)
+        rho, ci = _stats.bootstrap(smallest, *gammas, seed=seed)
+        rho, ci = float(rho), (float(ci[0]), float(ci[1]))
+        details = {"pairwise_rho": {f"{names[i]} / {names[j]}": float(_stats._spearman_rows(gammas[i], gammas[j]))
+                                    for i, j in pairs}}
+        what = f"smallest pairwise Spearman ρ between the γ-over-index profiles of {', '.join(names)}"
+    return make_verdict(
+        4, "robustness profiles agree", f"{what} ({attack}); bootstrap over features", rho, ci, threshold=0.0,
+        control="independent profiles", control_value=0.0, n=gammas[0].size, min_n=MIN_FEATURES, saturated=flat,
+        details=details, key="claim4_profiles")
+
+
+def _order_verdict(index, robust_accuracy, useful, attack, n_boot, seed) -> Verdict:
+    index, gamma = np.asarray(index, float), np.asarray(robust_accuracy, float)
+    chosen = np.asarray(useful, bool)
+    n_useful = int(chosen.sum())
+    if n_useful >= 2:
+        rho, ci = _stats.rank_correlation(index[chosen], gamma[chosen], n_boot=n_boot, seed=seed)
+    else:
+        rho, ci = np.nan, (np.nan, np.nan)
+    return make_verdict(
+        5, "ρ(index, γ) among useful features", f"Spearman rank correlation of eigen-index and γ ({attack}) over "
+        "the useful features; bootstrap over features", rho, ci, threshold=0.0, direction="below",
+        control="no order (ρ = 0)", control_value=0.0, n=n_useful, min_n=MIN_FEATURES,
+        saturated=n_useful >= MIN_FEATURES and np.ptp(gamma[chosen]) == 0, key="claim5_order")
+
+
+def claim5(index=None, robust_accuracy=None, useful=None, *, clean_correct_t=None, robust_correct_t=None,
+           labels=None, times=None, attack: str = GAMMA_ATTACK, n_boot: int = _stats.N_BOOT, seed: int = 0) -> list[Verdict]:
     r"""Claim 5 (robust features sit at the top of the spectrum and are learned early): up to two verdicts.
 
     *Order*: Spearman ρ between eigen-index and γ among useful features, bootstrap CI over
     features; supported below 0 (γ falls with index). Undetermined with fewer than five useful
     features or a constant γ (saturated).
+
+    The order verdict is left out when ``index`` is ``None`` (a section that only follows
+    :math:`f_t`).
 
     *Trade-off along t* (when the ``*_t`` arrays are given): the largest robust accuracy of a
     useful early predictor :math:`f_t` (clean accuracy above the majority, binomial test at 0.05)
@@ -111,18 +149,12 @@ def claim5(index, robust_accuracy, useful, *, clean_correct_t=None, robust_corre
       clean_correct_t, robust_correct_t: ``(n_t, n_test)`` 0/1 of :math:`f_t`, the last row :math:`f_\infty`.
       labels: ``(n_test,)``; times: ``(n_t,)`` (the last may be ``inf``), for the record.
     """
-    index, gamma = np.asarray(index, float), np.asarray(robust_accuracy, float)
-    chosen = np.asarray(useful, bool)
-    n_useful = int(chosen.sum())
-    if n_useful >= 2:
-        rho, ci = _stats.rank_correlation(index[chosen], gamma[chosen], n_boot=n_boot, seed=seed)
-    else:
-        rho, ci = np.nan, (np.nan, np.nan)
-    verdicts = [make_verdict(
-        5, "ρ(index, γ) among useful features", f"Spearman rank correlation of eigen-index and γ ({attack}) over "
-        "the useful features; bootstrap over features", rho, ci, threshold=0.0, direction="below",
-        control="no order (ρ = 0)", control_value=0.0, n=n_useful, min_n=MIN_FEATURES,
-        saturated=n_useful >= MIN_FEATURES and np.ptp(gamma[chosen]) == 0, key="claim5_order")]
+    verdicts = []
+    if index is not None:
+        verdicts.append(_order_verdict(index, robust_accuracy, useful, attack, n_boot, seed))
+    elif clean_correct_t is None:
+        raise ValueError("claim5 needs index, robust_accuracy and useful (the order), clean_correct_t and "
+                         "robust_correct_t (the trade-off along t), or both.")
     if clean_correct_t is None:
         return verdicts
     clean_t, robust_t = np.asarray(clean_correct_t, float), np.asarray(robust_correct_t, float)
@@ -144,7 +176,9 @@ def claim5(index, robust_accuracy, useful, *, clean_correct_t=None, robust_corre
         undetermined=None if rows.size else "no early f_t is useful", key="claim5_tradeoff",
         details={"times": [None if not np.isfinite(t) else float(t) for t in np.asarray(
             times if times is not None else np.arange(acc.size), float)],
-            "clean_accuracy": clean_t.mean(axis=1).tolist(), "robust_accuracy": acc.tolist()}))
+            "clean_accuracy": clean_t.mean(axis=1).tolist(), "robust_accuracy": acc.tolist(),
+            "early_useful": early_useful.tolist(),
+            "best": int(rows[np.argmax(acc[rows])]) if rows.size else None}))
     return verdicts
 
 

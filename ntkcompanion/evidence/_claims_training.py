@@ -10,19 +10,27 @@ Three verdicts, each a paired comparison of adversarial against standard trainin
 * top-k spectral mass after the transient (higher = more concentrated).
 
 Fewer than two seeds, runs that never become lazy on the switch grid (censored), ties and
-saturated masses are undetermined, never "not supported".
+saturated masses are undetermined, never "not supported". So are a linearisation comparison on
+a saturated accuracy (a full run at or below ``SATURATION``, or at or above ``1 - SATURATION``:
+every linearised run is then "within the margin"), identical lazy-epoch differences on fewer than
+``MIN_SIGN_SEEDS`` seeds (the lazy epoch lives on a coarse grid, so equal differences give a
+zero-width t-interval; the exact sign test, which such data call for, cannot reach 5% with fewer
+than five seeds: :math:`0.5^4 > 0.05`), and every verdict when the nets were not trained to the
+stated accuracy (``undertrained``).
 """
 
 import numpy as np
 
 from ntkcompanion.evidence import _stats
-from ntkcompanion.evidence._verdict import Reason, Verdict, make_verdict
-from ntkcompanion.evidence._vocabulary import LINEARISATION_MARGIN
+from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, make_verdict
+from ntkcompanion.evidence._vocabulary import LINEARISATION_MARGIN, SATURATION
 
 __all__ = ["claim7", "lazy_epochs"]
 
 MIN_SEEDS = 2
+MIN_SIGN_SEEDS = 5
 MASS_CEILING = 0.999
+UNDERTRAINED = "nets below the stated accuracy"
 
 
 def lazy_epochs(switch_epochs, linearised, full, margin: float = LINEARISATION_MARGIN):
@@ -57,7 +65,7 @@ def _paired(diff, **kwargs):
 def claim7(*, switch_epochs=None, linearised_standard=None, full_standard=None, linearised_adversarial=None,
            full_adversarial=None, margin: float = LINEARISATION_MARGIN, velocity_standard=None,
            velocity_adversarial=None, topk_standard=None, topk_adversarial=None, transient: int = 0,
-           k: int | None = None) -> list[Verdict]:
+           k: int | None = None, undertrained: str | None = None) -> list[Verdict]:
     r"""Claim 7: up to three verdicts, for whichever measurements are given (see the module docstring).
 
     Args:
@@ -66,6 +74,8 @@ def claim7(*, switch_epochs=None, linearised_standard=None, full_standard=None, 
       velocity_*: ``(n_seeds, n_epochs)`` kernel velocity (distance between consecutive kernels).
       topk_*: ``(n_seeds, n_epochs)`` share of the kernel's trace in its top-k eigenvalues.
       transient: epochs (columns) skipped as the early transient before averaging.
+      undertrained: ``None`` if the nets reached the stated accuracy, else why not (e.g.
+        ``"standard clean 0.93 < 0.95"``): every verdict is then undetermined with that reason.
     """
     verdicts = []
     if switch_epochs is not None:
@@ -75,12 +85,20 @@ def claim7(*, switch_epochs=None, linearised_standard=None, full_standard=None, 
         # A run never lazy on the grid is lazy after the last switch at the earliest: a lower bound.
         last = float(np.max(switch_epochs))
         diff = np.where(np.isfinite(std), std, last) - np.where(np.isfinite(adv), adv, last)
+        finals = np.concatenate([np.ravel(full_standard), np.ravel(full_adversarial)]).astype(float)
+        saturated = bool((~np.isfinite(std) & ~np.isfinite(adv)).all() or (finals <= SATURATION).any())
+        ceiling = bool((finals >= 1 - SATURATION).any())
+        undetermined = None
+        if (not saturated and not ceiling and MIN_SEEDS <= diff.size < MIN_SIGN_SEEDS
+                and np.all(diff == diff[0]) and diff[0] != 0):
+            undetermined = (f"{Reason.TOO_FEW} (identical differences on {diff.size} seeds; a sign test needs "
+                            f"{MIN_SIGN_SEEDS})")
         verdicts.append(make_verdict(
             7, "earlier laziness (epochs)", f"per seed, earliest linearisation switch epoch within {margin} of the "
             "full run, standard minus adversarial training (positive: adversarial is lazy earlier); t-interval "
             "over seeds", control="standard training's lazy epoch", control_value=float(np.mean(np.where(
                 np.isfinite(std), std, last))), threshold=0.0,
-            **_paired(diff, saturated=bool((~np.isfinite(std) & ~np.isfinite(adv)).all())),
+            **_paired(diff, saturated=saturated, ceiling=ceiling), undetermined=undetermined,
             note="censored: a run never within the margin" if censored.any() else "", key="claim7_linearisation",
             details={"standard": [None if not np.isfinite(e) else float(e) for e in std],
                      "adversarial": [None if not np.isfinite(e) else float(e) for e in adv], "margin": margin}))
@@ -105,6 +123,8 @@ def claim7(*, switch_epochs=None, linearised_standard=None, full_standard=None, 
     if not verdicts:
         raise ValueError("claim7 got no measurements: pass the linearisation, velocity or top-k arrays.")
     for verdict in verdicts:
-        if verdict.reason.startswith(Reason.TOO_FEW):
-            verdict.reason = f"{Reason.TOO_FEW} (fewer than {MIN_SEEDS} seeds)"
+        if verdict.reason == Reason.TOO_FEW or verdict.reason.startswith(Reason.TOO_FEW + ";"):
+            verdict.reason = verdict.reason.replace(Reason.TOO_FEW, f"{Reason.TOO_FEW} (fewer than {MIN_SEEDS} seeds)", 1)
+        if undertrained:
+            verdict.decision, verdict.reason = Decision.UNDETERMINED, f"{UNDERTRAINED}: {undertrained}"
     return verdicts

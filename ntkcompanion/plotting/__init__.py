@@ -13,7 +13,8 @@ from ntkcompanion.plotting._kernels import (
 from ntkcompanion.plotting._attacks import (
     transfer_vs_width,
     laziness_vs_width,
-    robustness_curves,
+    accuracy_vs_budget,
+    adversarial_examples,
     adversarial_grid,
 )
 from ntkcompanion.plotting._features import (
@@ -21,11 +22,14 @@ from ntkcompanion.plotting._features import (
     feature_accuracy,
     feature_gradients,
     learned_early,
+    learned_early_intervals,
+    head_tail_accuracy,
     feature_profiles,
     eigenspace_overlap,
     feature_agreement_heatmap,
     feature_pictures,
     feature_gallery,
+    gradient_roughness,
 )
 from ntkcompanion.plotting._evidence import verdict_forest
 from ntkcompanion.plotting._dynamics import (
@@ -33,6 +37,8 @@ from ntkcompanion.plotting._dynamics import (
     polar_dynamics,
     spectral_mass,
     linearisation,
+    kernel_measures,
+    linearisation_search,
 )
 
 __all__ = [
@@ -42,20 +48,26 @@ __all__ = [
     "accuracy_vs_time",
     "transfer_vs_width",
     "laziness_vs_width",
-    "robustness_curves",
+    "accuracy_vs_budget",
+    "adversarial_examples",
     "adversarial_grid",
     "eigenvalue_spectrum",
     "feature_accuracy",
     "feature_gradients",
     "learned_early",
+    "learned_early_intervals",
+    "head_tail_accuracy",
     "feature_profiles",
     "eigenspace_overlap",
     "feature_agreement_heatmap",
     "feature_pictures",
     "feature_gallery",
+    "gradient_roughness",
     "kernel_distance_heatmaps",
     "polar_dynamics",
     "spectral_mass",
     "linearisation",
+    "kernel_measures",
+    "linearisation_search",
     "verdict_forest",
 ]

@@ -6,56 +6,85 @@ import seaborn as sns
 
 from ntkcompanion.plotting._style import PALETTE, as_image
 
-__all__ = ["transfer_vs_width", "laziness_vs_width", "robustness_curves", "adversarial_grid"]
+__all__ = ["transfer_vs_width", "laziness_vs_width", "accuracy_vs_budget", "adversarial_examples",
+           "adversarial_grid"]
 
 
-def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None):
-    """Finite networks' accuracy against width: clean, on the kernel's adversarial examples, and white-box.
+def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None, details=None):
+    r"""Finite networks' accuracy against width on the kernel's examples and on the controls; the transfer gap.
 
     Args:
       table: DataFrame with one row per run and columns ``width``, ``clean_accuracy``,
-        ``transfer_accuracy`` and ``whitebox_accuracy`` (``transfer.TransferResult.table``).
+        ``transfer_accuracy``, ``noise_accuracy`` and ``unrelated_accuracy``
+        (``transfer.TransferResult.table``).
       kernel_adversarial: the kernel predictor's accuracy on its own adversarial examples, drawn dashed.
       kernel_clean: the kernel predictor's clean accuracy, drawn dotted.
+      details: the ``claim2_transfer`` verdict's details; when given, a right panel shows the gap
+        :math:`|\mathrm{acc}_{net} - \mathrm{acc}_\Theta|` on the kernel's examples and the share of
+        kernel-fooled points that also fool the net, per width with their 95% intervals.
 
     Returns:
       The figure: mean ± sd over seeds against width on a log axis.
     """
-    labels = {"clean_accuracy": "clean", "transfer_accuracy": "kernel's examples (transfer)",
-              "whitebox_accuracy": "own examples (white-box)"}
-    long = table.melt(id_vars=["width"], value_vars=list(labels), var_name="evaluation",
-                      value_name="accuracy")
+    labels = {"clean_accuracy": "clean", "transfer_accuracy": "NTK predictor's examples",
+              "unrelated_accuracy": "RBF model's examples (control)",
+              "noise_accuracy": "random signs (control)"}
+    present = [c for c in labels if c in table.columns]
+    long = table.melt(id_vars=["width"], value_vars=present, var_name="evaluation", value_name="accuracy")
     long["evaluation"] = long["evaluation"].map(labels)
-    fig, ax = plt.subplots()
+    fig, axes = plt.subplots(1, 2 if details else 1, figsize=(10.0, 3.8) if details else None, squeeze=False)
+    ax = axes[0, 0]
     sns.lineplot(data=long, x="width", y="accuracy", hue="evaluation", marker="o", errorbar="sd", ax=ax)
     if kernel_adversarial is not None:
         ax.axhline(kernel_adversarial, ls="--", lw=1, color="black", label="NTK predictor, own examples")
     if kernel_clean is not None:
         ax.axhline(kernel_clean, ls=":", lw=1, color="black", label="NTK predictor, clean")
     ax.set(xscale="log", xlabel="width $w$", ylabel="test accuracy", ylim=(-0.02, 1.02),
-           title="Finite networks under the NTK predictor's adversarial examples")
+           title="Networks under the kernel's examples")
     ax.legend(fontsize="small")
+    if details:
+        right, widths = axes[0, 1], np.asarray(details["widths"], float)
+        for key, ci_key, label in (("gap", "gap_ci", r"gap $|\mathrm{acc}_{net} - \mathrm{acc}_\Theta|$"),
+                                   ("share_fooled_transfer", "share_fooled_transfer_ci",
+                                    "share of kernel-fooled points that fool the net")):
+            if ci_key not in details:
+                continue
+            value, ci = np.asarray(details[key], float), np.asarray(details[ci_key], float)
+            right.errorbar(widths, value, yerr=[value - ci[:, 0], ci[:, 1] - value], marker="o", capsize=3,
+                           label=label)
+        right.set(xscale="log", xlabel="width $w$", ylabel="rate", ylim=(-0.02, 1.02),
+                  title="Transfer gap and shared failures (95% CI)")
+        right.legend(fontsize="small")
+    fig.tight_layout()
     return fig
 
 
-def laziness_vs_width(table):
+def laziness_vs_width(table, *, lazy_threshold=None):
     r"""How far training moves a network, against width: parameters (left) and empirical NTK (right).
 
     Args:
       table: DataFrame with columns ``width``, ``param_change``, ``kernel_distance_init_final`` and,
-        if present, ``kernel_distance_init_analytic`` and ``kernel_distance_final_analytic``.
+        if present, ``kernel_change``, ``kernel_distance_init_analytic`` and ``kernel_distance_final_analytic``.
+      lazy_threshold: the vocabulary's laziness threshold (``evidence.LAZY_THRESHOLD``), drawn dashed.
 
     Returns:
       The figure: two log-log panels, mean ± sd over seeds, with a :math:`w^{-1/2}` guide on the left.
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(9.0, 3.6))
-    sns.lineplot(data=table, x="width", y="param_change", marker="o", errorbar="sd", ax=left)
+    relative = {"param_change": r"$\|\theta_T - \theta_0\| / \|\theta_0\|$",
+                "kernel_change": r"$\|\hat\Theta_T - \hat\Theta_0\|_F / \|\hat\Theta_0\|_F$"}
+    moved = table.melt(id_vars=["width"], value_vars=[c for c in relative if c in table.columns],
+                       var_name="change", value_name="value")
+    moved["change"] = moved["change"].map(relative)
+    sns.lineplot(data=moved, x="width", y="value", hue="change", marker="o", errorbar="sd", ax=left)
     means = table.groupby("width")["param_change"].mean()
     widths = np.asarray(means.index, float)
     left.plot(widths, means.iloc[0] * np.sqrt(widths[0] / widths), ls=":", color="grey",
               label=r"$\propto w^{-1/2}$")
-    left.set(xscale="log", yscale="log", xlabel="width $w$",
-             ylabel=r"$\|\theta_T - \theta_0\| \,/\, \|\theta_0\|$", title="Relative parameter change")
+    if lazy_threshold is not None:
+        left.axhline(lazy_threshold, ls="--", lw=1, color="black", label="lazy below this")
+    left.set(xscale="log", yscale="log", xlabel="width $w$", ylabel="relative change",
+             title="Relative parameter and kernel change")
     left.legend(fontsize="small")
     labels = {"kernel_distance_init_final": r"$d(\hat\Theta_0, \hat\Theta_T)$",
               "kernel_distance_init_analytic": r"$d(\hat\Theta_0, \Theta)$",
@@ -73,52 +102,91 @@ def laziness_vs_width(table):
     return fig
 
 
+_KIND_STYLE = {"PGD": ("-", "X"), "FGSM": ("--", "o"), "noise": (":", "s")}
 
 
-def robustness_curves(table, *, reach=None):
-    r"""Accuracy of a predictor under attack against the budget :math:`\epsilon`, one line per model × attack.
+def accuracy_vs_budget(curves, *, halves=None, reach=None, attack: str = "PGD"):
+    r"""Accuracy against the budget :math:`\epsilon` under each attack and the noise control, with 95% bands.
 
     Args:
-      table: DataFrame with columns ``architecture``, ``attack`` (``"FGSM"`` dashed, any other solid),
-        ``eps`` and ``accuracy``; an optional ``task`` column gives one panel per task.
+      curves: DataFrame with one row per model, kind and budget: ``task`` (one panel each),
+        ``architecture`` (colour), ``kind`` (``"PGD"`` solid, ``"FGSM"`` dashed, ``"noise"`` dotted),
+        ``eps``, ``accuracy``, ``ci_low``, ``ci_high`` (``evidence.claims.budget_curves`` rows).
+      halves: optional DataFrame ``task``, ``architecture``, ``kind``, ``eps_half``, ``ci_low``, ``ci_high``
+        (``budget_curves`` halving rows): the halving budget :math:`\varepsilon_{1/2}` of the ``attack``
+        curve, drawn at half the clean accuracy with its interval as a horizontal bar.
       reach: optional :math:`\epsilon` beyond which PGD (steps × step size below :math:`\epsilon`)
-        cannot reach the boundary of the ball; drawn as a dotted line where it falls inside the axis.
+        cannot reach the edge of the ball; a dotted vertical line where it falls inside the axis.
+      attack: the curve whose halving budget ``halves`` holds.
 
     Returns:
-      The figure: accuracy against :math:`\epsilon`, colour = architecture (the same in every panel),
-      line style = attack, one shared legend.
+      The figure: one panel per task, shared legend.
     """
     from matplotlib.lines import Line2D
 
-    tasks = list(table["task"].unique()) if "task" in table else [None]
-    names = list(table["architecture"].unique())
-    kinds = list(table["attack"].unique())
+    tasks = list(curves["task"].unique())
+    names = list(curves["architecture"].unique())
+    kinds = [k for k in _KIND_STYLE if k in set(curves["kind"])]
     colours = dict(zip(names, sns.color_palette(PALETTE)))
-    style = {kind: ("--", "o") if kind == "FGSM" else ("-", "X") for kind in kinds}
-    fig, axes = plt.subplots(1, len(tasks), figsize=(3.4 * len(tasks) + 1.6, 3.6), squeeze=False,
+    fig, axes = plt.subplots(1, len(tasks), figsize=(3.6 * len(tasks) + 1.8, 3.6), squeeze=False,
                              sharey=True, constrained_layout=True)
     for ax, task in zip(axes[0], tasks):
-        part = table if task is None else table[table["task"] == task]
-        # Solid lines first, dashed on top: FGSM and PGD often coincide for a nearly linear predictor.
-        for kind in sorted(kinds, key=lambda k: k == "FGSM"):
-            for name in names:
-                line = part[(part["attack"] == kind) & (part["architecture"] == name)].sort_values("eps")
-                if len(line):
-                    ls, marker = style[kind]
-                    ax.plot(line["eps"], line["accuracy"], ls=ls, marker=marker, ms=5, color=colours[name],
-                            mfc="none" if kind == "FGSM" else colours[name])
+        part = curves[curves["task"] == task]
+        # FGSM last: dashed over solid, as FGSM and PGD often coincide for a nearly linear predictor.
+        groups = sorted(part.groupby(["architecture", "kind"], sort=False), key=lambda g: g[0][1] == "FGSM")
+        for (name, kind), line in groups:
+            line = line.sort_values("eps")
+            ls, marker = _KIND_STYLE.get(kind, ("-.", "d"))
+            ax.fill_between(line["eps"], line["ci_low"], line["ci_high"], color=colours[name], alpha=0.12, lw=0)
+            ax.plot(line["eps"], line["accuracy"], ls=ls, marker=marker, ms=4, color=colours[name],
+                    mfc="none" if kind == "FGSM" else colours[name])
+        if halves is not None:
+            for _, h in halves[(halves["task"] == task) & (halves["kind"] == attack)].iterrows():
+                clean = part[(part["architecture"] == h["architecture"]) & (part["kind"] == attack)]
+                y = clean.sort_values("eps")["accuracy"].iloc[0] / 2
+                x, low, high = h["eps_half"], h["ci_low"], h["ci_high"]
+                if np.isfinite([x, low, high]).all():
+                    ax.errorbar(x, y, xerr=[[x - low], [high - x]], fmt="D", color=colours[h["architecture"]],
+                                mec="black", ms=6, capsize=3, zorder=5)
         if reach is not None and reach < part["eps"].max():
             ax.axvline(reach, ls=":", color="grey", lw=1)
-        ax.set(xlabel=r"budget $\epsilon$", ylim=(-0.02, 1.02), title=task or "")
+        ax.set(xlabel=r"budget $\epsilon$", ylim=(-0.02, 1.02), title=task)
     axes[0, 0].set_ylabel("test accuracy")
     handles = [Line2D([], [], color=colours[n], lw=2, label=n) for n in names]
-    handles += [Line2D([], [], color="grey", ls=style[k][0], marker=style[k][1],
-                       mfc="none" if k == "FGSM" else "grey", label=k) for k in kinds]
-    if reach is not None and reach < table["eps"].max():
+    handles += [Line2D([], [], color="grey", ls=_KIND_STYLE[k][0], marker=_KIND_STYLE[k][1],
+                       mfc="none" if k == "FGSM" else "grey", label=k if k != "noise" else "random ±ε signs")
+                for k in kinds]
+    if halves is not None:
+        handles.append(Line2D([], [], color="grey", marker="D", mec="black", ls="",
+                              label=rf"$\varepsilon_{{1/2}}$ ({attack}), 95% CI"))
+    if reach is not None and reach < curves["eps"].max():
         handles.append(Line2D([], [], color="grey", ls=":", label="PGD reach"))
     axes[0, -1].legend(handles=handles, loc="upper left", bbox_to_anchor=(1.02, 1.0), frameon=False)
-    fig.suptitle("Kernel accuracy under training-free attacks", fontsize="medium")
+    fig.suptitle("Kernel accuracy under training-free attacks and under noise (95% bands)", fontsize="medium")
     return fig
+
+
+def adversarial_examples(x, labels, class_names, examples, *, eps: float):
+    r"""Clean images, their adversarial versions against each model and the perturbations, captioned.
+
+    Args:
+      x: ``(n, h, w, c)`` clean images in [0, 1].
+      labels: ``(n,)`` true class indices into ``class_names``.
+      class_names: the task's class names.
+      examples: model name → ``(x_adv, clean_pred, adv_pred)``: ``(n, h, w, c)`` adversarial images and
+        the model's predicted class indices on the clean and on the adversarial images.
+      eps: the budget (colour scale of the perturbation).
+
+    Returns:
+      The figure of :func:`adversarial_grid`: red captions where the model is fooled.
+    """
+    labels = np.asarray(labels)
+    titles = [f"label {class_names[label]}\n" + " ".join(f"{name}:{class_names[clean[j]]}"
+                                                         for name, (_, clean, _) in examples.items())
+              for j, label in enumerate(labels)]
+    rows = {name: (x_adv, [f"{name}: {class_names[q]}" for q in adv], np.asarray(adv) != labels)
+            for name, (x_adv, _, adv) in examples.items()}
+    return adversarial_grid(x, rows, eps=eps, titles=titles)
 
 
 def adversarial_grid(x, rows, *, eps: float, titles=None):

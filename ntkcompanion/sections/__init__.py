@@ -14,7 +14,10 @@ which, before any heavy work,
    the memory available, naming the parameters to lower (override:
    ``NTKCOMPANION_SKIP_MEMORY_CHECK=1``);
 4. shows the run's parameters once, as a table (name, value, meaning);
-5. starts the clock, and returns a :class:`RunParameters` (``p.N_TRAIN``, ``p.as_dict()``).
+5. prints the cost model's estimate of this run on the current device (``ntkcompanion.cost``)
+   and, in a notebook, glues the paper profile's estimates for the title cell
+   (``paper_runtime_t4``, ``paper_runtime_h100``, ``paper_peak_memory``, ``paper_colab_note``);
+6. starts the clock, and returns a :class:`RunParameters` (``p.N_TRAIN``, ``p.as_dict()``).
 
 Each section module (``s01_ntk_primer`` … ``s08_adversarial_training``) defines
 ``PARAMETERS`` (a list of :class:`~ntkcompanion.parameters.Param`), ``CHECKS``
@@ -153,7 +156,28 @@ def check_resources(mod, p, *, device_available=None, host_available=None) -> No
                                available=available)
 
 
-def setup(section: str, namespace: Mapping, *, display: bool = True, available: int | None = None) -> RunParameters:
+def _in_kernel() -> bool:
+    """Running inside a Jupyter kernel (where glue and rich display work)."""
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return False
+    shell = get_ipython()
+    return shell is not None and getattr(shell, "kernel", None) is not None
+
+
+def glue_paper_estimates(section: str) -> dict:
+    """Glues the paper profile's cost estimates (``cost.paper_glue``) for the section's title cell."""
+    from ntkcompanion import cost, record
+
+    values = cost.paper_glue(section)
+    for name, value in values.items():
+        record.glue(name, value)
+    return values
+
+
+def setup(section: str, namespace: Mapping, *, display: bool = True, available: int | None = None,
+          glue: bool | None = None) -> RunParameters:
     """Checks a section's parameters and resources, shows them, starts the clock.
 
     Args:
@@ -161,6 +185,7 @@ def setup(section: str, namespace: Mapping, *, display: bool = True, available: 
       namespace: the notebook's ``globals()`` after its parameters cell.
       display: show the parameter table.
       available: bytes of memory to plan for (default: what the machine has available now).
+      glue: glue the paper profile's estimates (default: when running in a Jupyter kernel).
 
     Returns:
       :class:`RunParameters`.
@@ -178,5 +203,10 @@ def setup(section: str, namespace: Mapping, *, display: bool = True, available: 
     check_resources(mod, p, device_available=available, host_available=available)
     if display:
         _display(p)
+        from ntkcompanion import cost
+
+        print(cost.run_line(section, p))
+    if glue if glue is not None else _in_kernel():
+        glue_paper_estimates(section)
     object.__setattr__(p, "started", time.time())
     return p

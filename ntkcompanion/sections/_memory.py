@@ -25,6 +25,7 @@ import dataclasses
 from ntkcompanion.architectures import CNN_CHANNELS, MYRTLE_LAYERS
 
 F32, F64 = 4, 8
+_ELEMENTWISE_FLOPS = 600  # per covariance entry and layer of an analytic kernel: see kernel_flops
 _FC_FLOATS_PER_PAIR = 4  # the covariances of one pair: K(x, x), K(x', x'), K(x, x'), Θ(x, x')
 
 
@@ -153,7 +154,14 @@ def kernel_rows(architecture: str, shape, n_rows: int, n_train: int, chunk: int 
 
 
 def kernel_flops(architecture: str, depth: int, shape, n1: int, n2: int) -> float:
-    """Rough floating-point work of an analytic Gram block ``n1 × n2``."""
+    """Floating-point work of an analytic Gram block ``n1 × n2`` (stax ``kernel_fn``), in matmul-equivalent FLOPs.
+
+    Per pair: the input product (``2 h w c``) and, per layer and covariance entry (a few for fc,
+    ``h w`` for conv, ``(h w)²`` for Myrtle), a 3×3 convolution of the NNGP and NTK covariances
+    and the ReLU arc-cosine map, whose ``arctan2`` costs about 25 ns on a CPU (XLA does not
+    vectorise it): ~600 matmul-equivalent FLOPs per entry and layer, measured by
+    ``ntkcompanion.cost.calibrate``.
+    """
     h, w, c = shape
-    per_pair = {"fc": h * w * c + 10 * depth, "conv": 20 * depth * h * w}.get(architecture, 20 * depth * (h * w) ** 2)
-    return float(n1) * n2 * per_pair
+    entries = {"fc": 1, "conv": h * w}.get(architecture, (h * w) ** 2)
+    return float(n1) * n2 * (2 * h * w * c + _ELEMENTWISE_FLOPS * depth * entries)

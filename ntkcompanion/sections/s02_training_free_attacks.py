@@ -1,8 +1,12 @@
-"""Section 2, training-free attacks: FGSM and PGD against kernel predictors, on a binary and an all-class task.
+"""Section 2, training-free attacks: FGSM, PGD and a random-sign control against kernel predictors.
 
-Largest allocations: the Gram matrices of the all-class task (``N_TRAIN_MULTI`` squared) and
-the kernel rows of one attack batch (``BATCH_SIZE`` test images against every training image).
+Every budget of ``EPS_LIST`` (with 0 and ``EPS``) is attacked on a binary and an all-class task.
+Largest allocations: the Gram matrices of the all-class task (``N_TRAIN_MULTI`` squared), the
+kernel rows of one attack batch (``BATCH_SIZE`` test images against a chunk of training images)
+and the bootstrap over test points behind the curves' intervals.
 """
+
+import dataclasses
 
 from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
@@ -24,15 +28,17 @@ PARAMETERS = [
     Param("N_TEST_MULTI", "int", "test images of the all-class task", unit="images", low=1, high=c.MAX_IMAGES,
           default=50),
     c.depth(default=2),
-    Param("EPS_LIST", "list", "budgets of the accuracy-vs-epsilon curves",
-          item=Param("eps", "float", "", low=0.0, high=c.MAX_L2_EPS), max_len=64, default=[0.0, 0.05, 0.1]),
-    c.eps(with_norm=True),
-    c.attack_steps(meaning="PGD iterations (FGSM is a single step of size EPS)"),
-    c.attack_step_size(default=0.01),
+    Param("EPS_LIST", "list", "budgets of the accuracy-vs-epsilon curves (0 and EPS are added)",
+          item=Param("eps", "float", "", low=0.0, high=c.MAX_L2_EPS), max_len=64, default=[0.05, 0.1, 0.2]),
+    dataclasses.replace(c.eps(0.1, with_norm=True), low_open=True,
+                        meaning="headline attack radius: adversarial images, the table (8/255 on CIFAR-10)"),
+    c.attack_steps(meaning="PGD iterations (FGSM is a single step of size epsilon)"),
+    dataclasses.replace(c.attack_step_size(0.025),
+                        meaning="PGD step size at EPS; at other budgets scaled in proportion to epsilon"),
     c.norm(),
     Param("N_SHOW", "int", "test images in the figure of adversarial examples (at most N_TEST)", unit="images",
           low=1, high=32, default=6),
-    c.seed(),
+    Param("SEED", "int", "seed of the data subsample and of the random signs", low=0, high=2**31 - 1, default=0),
     c.block("BATCH_SIZE", 100, "kernel block size and test images per attack batch: bounds memory"),
     c.output_dir(SECTION),
 ]
@@ -82,22 +88,52 @@ def memory(p) -> list:
                                     (knobs[0], "BATCH_SIZE")))
             out.append(m.Allocation(f"the {a} kernel rows of one attack batch",
                                     m.kernel_rows(a, shape, min(p["BATCH_SIZE"], nt), n), ("BATCH_SIZE", knobs[0])))
-            out.append(m.Allocation("the eigendecomposition of a train Gram matrix", 4 * m.F64 * n * n, knobs[:1],
+            out.append(m.Allocation("the Cholesky factor of a train Gram matrix", 2 * m.F64 * n * n, knobs[:1],
                                     host=True))
+        # The perturbed test images of the three kinds at EPS, kept for the figure, and one set in flight.
+        out.append(m.Allocation("the perturbed test images", 4 * m.F32 * len(archs) * nt * shape[0] * shape[1]
+                                * shape[2], knobs[1:], kept=True, host=True))
+    out.append(m.Allocation("the bootstrap over test points", _bootstrap(p), ("N_TEST", "N_TEST_MULTI"), host=True))
     return out
+
+
+def _bootstrap(p) -> float:
+    """Bytes of the resampled correctness in ``evidence.bootstrap`` (its chunks hold 4e7 float64) and an index copy."""
+    n_eps = len(set(p["EPS_LIST"]) | {0.0, p["EPS"]})
+    largest = max(nt for _, _, nt, _, _ in _tasks(p))
+    return 2 * m.F64 * min(4e7, 1000 * 3 * n_eps * largest)
 
 
 def peak_memory_bytes(p) -> float:
     return m.peak(memory(p))[0]
 
 
+def _attack_entry_flops(architecture: str, depth: int, shape) -> float:
+    """Work of one kernel entry Θ(x, x_i) inside the attacks, in the cost model's FLOP units.
+
+    The stax kernels (conv, myrtle) as ``_memory.kernel_flops`` counts them. The closed-form FC
+    kernel (``kernels.kernel_fn``) is the input product ``2 h w c`` plus a few elementwise maps per
+    layer, and runs at the float32 matmul rate (``cost.CALIBRATION``: ratio 1.0), not at the median
+    efficiency the cost model assumes for every counted FLOP: it is counted at that efficiency.
+    """
+    if architecture != "fc":
+        return m.kernel_flops(architecture, depth, shape, 1, 1)
+    from ntkcompanion import cost  # imported here: cost imports the section modules
+
+    h, w, c = shape
+    return (2 * h * w * c + 20 * depth) * cost.EFFICIENCY
+
+
 def flops(p) -> float:
     shape = c.image_shape(p)
-    budgets = len(set(p["EPS_LIST"]) | {p["EPS"]})
+    budgets = len(set(p["EPS_LIST"]) | {p["EPS"]} - {0.0})
     total = 0.0
     for archs, n, nt, _, _ in _tasks(p):
         for a in archs:
-            step = 3 * m.kernel_flops(a, p["DEPTH"], shape, nt, n)
-            total += (m.kernel_flops(a, p["DEPTH"], shape, n, n) + 3.0 * n ** 3
-                      + budgets * (1 + p["ATTACK_STEPS"]) * step)
+            forward = nt * n * _attack_entry_flops(a, p["DEPTH"], shape)
+            # Per budget, in forward passes over the test set: a gradient costs two (the kernel rows
+            # and their backward product), FGSM takes one and PGD ATTACK_STEPS, and the FGSM, PGD
+            # and noise images are each classified once; plus the clean images once.
+            per_budget = (2 * (1 + p["ATTACK_STEPS"]) + 3) * forward
+            total += m.kernel_flops(a, p["DEPTH"], shape, n, n) + n ** 3 / 3 + forward + budgets * per_budget
     return total

@@ -1,0 +1,116 @@
+"""The cost model: monotone in sizes, scaled by the device, finite for every section's paper profile, glued by setup."""
+
+import math
+
+import pytest
+
+from ntkcompanion import cost, sections
+
+GIB = 2**30
+SLOW = cost.Device("a slow device", 1e12, 100e9, 16e9)
+FAST = cost.Device("a fast device", 10e12, 1000e9, 16e9)
+
+
+def values(section, **change):
+    return sections.defaults(section) | change
+
+
+@pytest.mark.parametrize("section,name,small,large", [
+    ("01_ntk_primer", "N_TRAIN", 40, 400), ("01_ntk_primer", "WIDTHS", [16], [16, 4096]),
+    ("04_eigen_features", "N_TRAIN", 60, 600), ("02_training_free_attacks", "N_TRAIN", 60, 300)])
+def test_estimate_grows_with_sizes(section, name, small, large):
+    a = cost.estimate(section, values(section, **{name: small}), SLOW)
+    b = cost.estimate(section, values(section, **{name: large}), SLOW)
+    assert b.flops > a.flops and b.seconds > a.seconds and b.peak_bytes >= a.peak_bytes
+
+
+def test_runtime_scales_with_the_device_peak():
+    p = values("01_ntk_primer", N_TRAIN=400, WIDTHS=[64, 1024])
+    slow, fast = cost.estimate("01_ntk_primer", p, SLOW), cost.estimate("01_ntk_primer", p, FAST)
+    assert slow.flops == fast.flops
+    work_slow, work_fast = slow.seconds - cost.OVERHEAD_S, fast.seconds - cost.OVERHEAD_S
+    assert work_slow == pytest.approx(10 * work_fast)
+    assert work_slow == pytest.approx(slow.flops / (cost.EFFICIENCY * SLOW.flops))
+
+
+def test_published_peaks_order_the_devices():
+    assert cost.H100.flops > cost.T4.flops and cost.H100.memory > cost.T4.memory
+    est = cost.paper_estimates("03_transfer")
+    assert est["h100"].seconds < est["t4"].seconds
+
+
+@pytest.mark.parametrize("section", sections.SECTIONS)
+def test_paper_estimate_is_finite_for_every_section(section):
+    est = cost.paper_estimates(section)
+    for e in est.values():
+        assert e.flops > 0 and math.isfinite(e.flops)
+        assert cost.OVERHEAD_S < e.seconds < math.inf and 0 < e.peak_bytes < math.inf
+    glue = cost.paper_glue(section)
+    assert glue["paper_runtime_t4"].startswith("about ") and glue["paper_runtime_h100"].startswith("about ")
+    assert glue["paper_peak_memory"].split()[-1] in ("MB", "GB", "TB")
+
+
+def test_paper_values_come_from_the_profile_block(tmp_path):
+    profile = tmp_path / "paper.yaml"
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 77\n  WIDTHS: [5, 6]\n")
+    p = cost.paper_values("01_ntk_primer", profile)
+    assert p.N_TRAIN == 77 and p.WIDTHS == [5, 6] and p.N_TEST == sections.defaults("01_ntk_primer")["N_TEST"]
+
+
+def test_colab_note_when_a_run_outlasts_a_session(tmp_path):
+    profile = tmp_path / "paper.yaml"
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n")
+    assert cost.paper_glue("01_ntk_primer", profile)["paper_colab_note"] == ""
+    # Myrtle-10 Gram matrices of 11,000 x 10,000 28x28 images: days of work on a T4.
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 10000\n  N_TEST: 1000\n  ARCHITECTURES: [myrtle]\n"
+                       "  DEPTH: 10\n  BATCH_SIZE: 4\n  CLASSES: []\n")
+    glue = cost.paper_glue("01_ntk_primer", profile)
+    assert "longer than a Colab session" in glue["paper_colab_note"]
+    assert "days" in glue["paper_runtime_t4"]
+
+
+@pytest.mark.parametrize("seconds,text", [(3, "about 3 s"), (45, "about 45 s"), (150, "about 2.5 min"),
+                                          (25 * 60, "about 25 min"), (3.5 * 3600, "about 3.5 h"),
+                                          (3 * 86400, "about 3 days"), (float("nan"), "unknown")])
+def test_format_duration(seconds, text):
+    assert cost.format_duration(seconds) == text
+
+
+def test_setup_prints_the_run_estimate_and_glues_the_paper_names(monkeypatch, capsys, tmp_path):
+    import myst_nb
+
+    glued = {}
+    monkeypatch.setattr(myst_nb, "glue", lambda name, value, display: glued.update({name: value}))
+    p = sections.setup("01_ntk_primer", values("01_ntk_primer", OUTPUT_DIR=str(tmp_path)), available=24 * GIB,
+                       glue=True)
+    out = capsys.readouterr().out
+    assert "Cost model: this run needs about" in out and "estimated runtime on" in out
+    assert set(glued) == {"paper_runtime_t4", "paper_runtime_h100", "paper_peak_memory", "paper_colab_note"}
+    assert glued == cost.paper_glue("01_ntk_primer")
+    glued.clear()
+    sections.setup("01_ntk_primer", p.as_dict() | {"OUTPUT_DIR": str(tmp_path)}, display=False, glue=False)
+    assert glued == {}
+
+
+def test_current_device_on_cpu_scales_with_cores(monkeypatch):
+    import jax
+
+    if jax.default_backend() != "cpu":
+        pytest.skip("the CPU rule applies on a CPU backend")
+    monkeypatch.setattr(cost.os, "cpu_count", lambda: 4)
+    assert cost.current_device().flops == pytest.approx(2 * cost.CPU_MATMUL_FLOPS)
+
+
+def test_paper_table_has_one_row_per_section_from_the_profile(tmp_path):
+    rows = cost.paper_table().splitlines()
+    assert rows[0].startswith("| section | Colab T4 | H100-class GPU | peak memory |")
+    body = rows[2:]
+    assert [r.split("|")[1].strip(" `") for r in body] == list(sections.SECTIONS)
+    for row in body:
+        t4, h100, memory = (cell.strip() for cell in row.split("|")[2:5])
+        assert t4.split()[-1] in ("s", "min", "h", "days") and h100.split()[-1] in ("s", "min", "h", "days")
+        assert memory.split()[-1] in ("MB", "GB", "TB")
+    profile = tmp_path / "paper.yaml"
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n  N_TEST: 40\n  WIDTHS: [8]\n  N_KERNEL: 8\n")
+    small = cost.paper_table(profile).splitlines()[2]
+    assert small.startswith("| `01_ntk_primer` |") and small != body[0]
