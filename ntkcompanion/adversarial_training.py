@@ -16,11 +16,18 @@ robust evaluation, and the kernel snapshots. :func:`train` runs it:
   ``(n, n, k, k)``, on one fixed subset of clean training images (:func:`snapshot_indices`),
   the same images at every snapshot epoch, epoch 0 included.
 * **Linearisation.** ``linearize_from=e`` trains the network up to epoch ``e`` and from
-  there the linearised network ``nt.linearize(apply_fn, params_e)`` (Lee et al. 2019).
-* **Cache and resume.** The parameters after every epoch, the evaluations and the
-  snapshots are ``cache`` entries keyed by everything that determines them. A rerun
-  loads what exists and continues from the last complete epoch; a write interrupted by a
-  crash leaves no entry, so nothing half-written is ever read.
+  there its first-order Taylor expansion (Lee et al. 2019),
+  :math:`f^{\mathrm{lin}}_\theta(x) = f_{\theta_e}(x) + \nabla_\theta f_{\theta_e}(x)(\theta - \theta_e)`
+  (:func:`linearised`), with the same loss, attack and optimiser.
+* **Compilation.** Networks, training steps and predictors are built once per set-up and
+  reused by every run of a process (seeds, modes, switch epochs), so a sweep compiles
+  each step once.
+* **Cache and resume.** The parameters after every epoch (a checkpoint), the evaluations
+  and the snapshots are ``cache`` entries keyed by everything that determines them (the
+  run's set-up, seed, epoch and a fingerprint of the data). A run interrupted after ``k``
+  epochs (a closed Colab session, a crash) resumes from epoch ``k`` when called again
+  with the same arguments: it loads the checkpoints and trains only the epochs after
+  ``k``. A write interrupted by a crash leaves no entry, so nothing half-written is read.
 
 Randomness is a function of ``seed`` and the epoch only (batch order, random starts), so
 a resumed run equals an uninterrupted one.
@@ -37,17 +44,18 @@ import dataclasses
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 
-from ntkcompanion import architectures, attacks, cache, kernels, labels, losses, validate
+from ntkcompanion import architectures as _architectures
+from ntkcompanion import attacks, cache, kernels, labels, losses, validate
 from ntkcompanion import progress as _progress
-from ntkcompanion._nt import nt
-
-__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult",
-           "snapshot_indices", "snapshot_epochs", "adversarial_examples", "make_step", "train"]
+from ntkcompanion.training_steps import (adversarial_examples, linearised, make_step, network, predictor,
+                                         training_step)
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "network", "linearised",
+           "snapshot_indices", "snapshot_epochs", "adversarial_examples", "make_step", "training_step",
+           "train"]
 
 MODES = ("standard", "fgsm", "pgd")
-NETWORKS = tuple(architectures.PRACTICAL)  # the practical nets this module trains
+NETWORKS = tuple(_architectures.PRACTICAL)  # the practical nets this module trains
 NORMS = attacks.NORMS
 
 
@@ -74,6 +82,7 @@ class TrainConfig:
         accuracy.
       eval_every: epochs between evaluations (≥ 1); the first and last epoch are always evaluated,
         the others are NaN in the history.
+      eval_at: further epochs evaluated whatever ``eval_every`` (e.g. the switch epochs).
       snapshot_every: epochs between kernel snapshots (0: none); epoch 0 and the last are included.
       n_snapshot: training images in the snapshot subset.
       kernel_batch_size: images per block of the empirical NTK.
@@ -98,6 +107,7 @@ class TrainConfig:
     eval_step_size: float = 2 / 255
     eval_steps: int = 20
     eval_every: int = 1
+    eval_at: tuple = ()
     snapshot_every: int = 1
     n_snapshot: int = 250
     kernel_batch_size: int = 25
@@ -124,6 +134,8 @@ class TrainConfig:
         validate.positive_float(n["eval_step_size"], self.eval_step_size)
         validate.positive_int(n["eval_steps"], self.eval_steps)
         validate.positive_int(n["eval_every"], self.eval_every)
+        for i, e in enumerate(self.eval_at):
+            validate.nonnegative_int(f"{n['eval_at']}[{i}]", e)
         validate.nonnegative_int(n["snapshot_every"], self.snapshot_every)
         validate.positive_int(n["n_snapshot"], self.n_snapshot)
         validate.positive_int(n["kernel_batch_size"], self.kernel_batch_size)
@@ -136,8 +148,8 @@ class TrainConfig:
 
     def trajectory_fields(self) -> dict:
         """The fields that determine the parameters after each epoch (not how long, or what is measured)."""
-        skip = {"epochs", "eval_eps", "eval_step_size", "eval_steps", "eval_every", "snapshot_every", "n_snapshot",
-                "kernel_batch_size"}
+        skip = {"epochs", "eval_eps", "eval_step_size", "eval_steps", "eval_every", "eval_at", "snapshot_every",
+                "n_snapshot", "kernel_batch_size"}
         # Attack settings a mode does not use do not change its trajectory.
         if self.mode == "standard":
             skip |= {"eps", "step_size", "steps", "random_start", "norm"}
@@ -170,65 +182,14 @@ def snapshot_epochs(epochs: int, every: int, start: int = 0) -> list[int]:
     return sorted(set(range(start, epochs + 1, every)) | {epochs})
 
 
-def adversarial_examples(model_fn, params, x, y, key, config: TrainConfig):
-    """The training images of one step: clean (``"standard"``), FGSM or PGD against ``model_fn(params, ·)``.
-
-    Jit-able; used inside :func:`make_step`.
-
-    Args:
-      model_fn: ``model_fn(params, x) -> (n, k)`` or ``(n, 1)`` logits.
-      params: its parameters.
-      x: ``(n, h, w, c)`` images in [0, 1].
-      y: ``(n,)`` ±1 or ``(n, k)`` one-hot labels.
-      key: ``jax.random`` key for PGD's random start.
-      config: the run's :class:`TrainConfig` (mode, eps, step_size, steps, random_start, norm).
-
-    Returns:
-      ``(n, h, w, c)`` images, without gradient to ``params``.
-    """
-    if config.mode == "standard":
-        return x
-    logits_fn = jax.tree_util.Partial(model_fn, jax.lax.stop_gradient(params))
-    if config.mode == "fgsm":
-        return attacks.fgsm(logits_fn, x, y, eps=config.eps, norm=config.norm)
-    return attacks.pgd(logits_fn, x, y, eps=config.eps, step_size=config.step_size, steps=config.steps,
-                       norm=config.norm, random_start=config.random_start, key=key)
-
-
-def make_step(model_fn, optimizer, config: TrainConfig):
-    """One jitted SGD step on the (adversarial) loss.
-
-    Args:
-      model_fn: ``model_fn(params, x) -> logits``, the network or its linearisation.
-      optimizer: an optax optimizer.
-      config: the run's :class:`TrainConfig` (mode and attack).
-
-    Returns:
-      ``step(params, opt_state, x, y, key) -> (params, opt_state, loss)``, jitted; ``loss`` is the
-      batch mean on the images of :func:`adversarial_examples`.
-    """
-
-    def loss_fn(params, x, y):
-        logits = model_fn(params, x)
-        return jnp.mean(losses.per_example(losses.default_loss(y), logits, y))
-
-    @jax.jit
-    def step(params, opt_state, x, y, key):
-        x_train = adversarial_examples(model_fn, params, x, y, key, config)
-        loss, grads = jax.value_and_grad(loss_fn)(params, x_train, y)
-        updates, opt_state = optimizer.update(grads, opt_state, params)
-        return optax.apply_updates(params, updates), opt_state, loss
-
-    return step
-
-
 @dataclasses.dataclass
 class TrainResult:
     """What :func:`train` returns.
 
     Attributes:
       config: the run's :class:`TrainConfig`.
-      params: parameters after the last epoch (of the linearised network if ``linearize_from`` is set).
+      params: parameters after the last epoch; for a linearised run the pair ``(θ, θ_e)`` of
+        :func:`linearised` (``θ_e`` the network's parameters at the switch epoch).
       history: ``{"epoch", "train_loss", "clean_accuracy", "robust_accuracy"}``, each ``(E,)``, from the
         first epoch of the run (0, or ``linearize_from``) to the last; ``train_loss`` is NaN at the first,
         accuracies are NaN at epochs not evaluated (``eval_every``).
@@ -284,7 +245,10 @@ def _evaluate(predict_fn, model_fn, params, x, y, config, key):
 
 def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bool = True,
           desc: str | None = None) -> TrainResult:
-    r"""Trains (or resumes, or loads) one run, evaluating after every epoch and taking kernel snapshots.
+    r"""Trains (or resumes, or loads) one run, evaluating it and taking kernel snapshots along the way.
+
+    Every epoch's parameters are a checkpoint in the cache: a call after an interruption at
+    epoch ``k`` loads epochs ``1..k`` and trains from ``k`` on; a finished run is only loaded.
 
     Args:
       config: the run (:class:`TrainConfig`); checked first.
@@ -304,27 +268,26 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     _check_data(x_train, y_train, x_test, y_test)
     indices = snapshot_indices(len(x_train), config.n_snapshot, config.seed)
     x_snapshot = x_train[indices]
-    out_dim = 1 if y_train.ndim == 1 else y_train.shape[1]
-    init_fn, apply_fn, _ = architectures.build(config.network, config.depth, width=config.width,
-                                               out_dim=out_dim)
-    key = jax.random.PRNGKey(config.seed)
-    init_key, train_key, eval_key = jax.random.split(key, 3)
+    init_fn, apply_fn = network(config.network, config.depth, config.width,
+                                1 if y_train.ndim == 1 else y_train.shape[1])
+    init_key, train_key, eval_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
     _, params = init_fn(init_key, (-1,) + x_train.shape[1:])
 
-    start = 0
-    model_fn = apply_fn
+    start, model_fn, start_accuracy = 0, apply_fn, None
     if config.linearize_from is not None:
-        base = dataclasses.replace(config, linearize_from=None, epochs=max(config.linearize_from, 1))
-        params = _params_at(base, x_train, y_train, x_test, y_test, config.linearize_from, progress)
-        start = config.linearize_from
-        model_fn = nt.linearize(apply_fn, params)
-    optimizer = optax.sgd(config.learning_rate, momentum=config.momentum or None)
+        start, model_fn = config.linearize_from, linearised(apply_fn)
+        if start > 0:  # the network trained to the switch epoch (loaded from its checkpoints)
+            base = train(dataclasses.replace(config, linearize_from=None, epochs=start, snapshot_every=0,
+                                             eval_every=start, eval_at=()),
+                         x_train, y_train, x_test, y_test, progress=progress, desc=f"{config.mode} to {start}")
+            params = jax.tree_util.tree_map(jnp.asarray, base.params)
+            # f_lin equals the network at the switch, inputs and gradients alike: same accuracies.
+            start_accuracy = {"clean": base.history["clean_accuracy"][-1],
+                              "robust": base.history["robust_accuracy"][-1]}
+        params = (params, params)
+    optimizer, step = training_step(model_fn, config)
     opt_state = optimizer.init(params)
-    step = make_step(model_fn, optimizer, config)
-    predict_fn = jax.jit(model_fn)
-
-    def snapshot_fn(params, x):  # (n, n, k, k) float64; kernels.empirical_ntk compiles once per network
-        return kernels.empirical_ntk(apply_fn, params, x, trace_axes=(), batch_size=config.kernel_batch_size)
+    predict_fn = predictor(model_fn)
 
     trajectory = dict(config.trajectory_fields(), train=cache.fingerprint(x_train),
                       labels=cache.fingerprint(y_train))
@@ -334,43 +297,35 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     snapshots = snapshot_epochs(config.epochs, config.snapshot_every) if config.linearize_from is None else []
     history = {k: [] for k in ("epoch", "train_loss", "clean_accuracy", "robust_accuracy")}
     fingerprints, kernel_keys = [], []
-    n = len(x_train)
     bar = _progress.bar(range(start, config.epochs + 1), desc=desc or config.mode, disable=not progress)
     for epoch in bar:
         state_key = cache.key(kind="train-state", epoch=epoch, **trajectory)
         loaded = cache.load_tree(state_key, (params, opt_state), extra=True) if epoch > start else None
-        if loaded is not None:
+        if loaded is not None:  # a checkpoint: this epoch was trained before
             (params, opt_state), extra = loaded
             loss = float(extra["loss"])
         elif epoch == start:
             loss = float("nan")
         else:
-            order = np.random.default_rng([config.seed, epoch]).permutation(n)
-            epoch_key = jax.random.fold_in(train_key, epoch)
-            total = []
-            for b, i in enumerate(range(0, n, config.batch_size)):
-                batch = order[i:i + config.batch_size]
-                params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch],
-                                                     jax.random.fold_in(epoch_key, b))
-                total.append(float(batch_loss) * len(batch))
-            loss = sum(total) / n
+            params, opt_state, loss = _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key)
             cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
-        if (epoch - start) % config.eval_every == 0 or epoch == config.epochs:
+        if epoch == start and start_accuracy is not None:
+            accuracy = start_accuracy
+        elif (epoch - start) % config.eval_every == 0 or epoch == config.epochs or epoch in config.eval_at:
             accuracy = cache.cached(
                 cache.key(kind="evaluation", state=state_key, **evaluation),
                 lambda: dict(zip(("clean", "robust"), _evaluate(
                     predict_fn, model_fn, params, x_test, y_test, config, jax.random.fold_in(eval_key, epoch)))))
         else:
             accuracy = {"clean": float("nan"), "robust": float("nan")}
-        history["epoch"].append(epoch)
-        history["train_loss"].append(loss)
-        history["clean_accuracy"].append(float(accuracy["clean"]))
-        history["robust_accuracy"].append(float(accuracy["robust"]))
+        for name, value in zip(history, (epoch, loss, float(accuracy["clean"]), float(accuracy["robust"]))):
+            history[name].append(value)
         if epoch in snapshots:
             kernel_key = cache.key(kind="ntk-snapshot", state=state_key, images=cache.fingerprint(x_snapshot),
                                    batch_size=config.kernel_batch_size)
             entry = cache.cached(kernel_key, lambda: {
-                "ntk": snapshot_fn(params, x_snapshot).astype(np.float32),
+                "ntk": kernels.empirical_ntk(apply_fn, params, x_snapshot, trace_axes=(),
+                                             batch_size=config.kernel_batch_size).astype(np.float32),
                 "images": np.array(cache.fingerprint(x_snapshot))})
             fingerprints.append(str(entry["images"]))
             kernel_keys.append(kernel_key)
@@ -381,14 +336,16 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
                        snapshot_fingerprints=fingerprints, kernel_keys=kernel_keys)
 
 
-def _params_at(config, x_train, y_train, x_test, y_test, epoch, progress):
-    """Parameters of the (non-linearised) run ``config`` after ``epoch`` epochs."""
-    if epoch == 0:
-        out_dim = 1 if np.ndim(y_train) == 1 else np.shape(y_train)[1]
-        init_fn, _, _ = build(config.network, config.width, config.depth, out_dim)
-        _, params = init_fn(jax.random.split(jax.random.PRNGKey(config.seed), 3)[0],
-                            (-1,) + np.shape(x_train)[1:])
-        return params
-    base = dataclasses.replace(config, epochs=epoch, snapshot_every=0)
-    return train(base, x_train, y_train, x_test, y_test, progress=progress,
-                 desc=f"{config.mode} to epoch {epoch}").params
+def _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key):
+    """One epoch of SGD; batch order and attack keys depend on ``(seed, epoch)`` only, so a resumed run
+    equals an uninterrupted one. Returns ``(params, opt_state, mean training loss)``."""
+    n = len(x_train)
+    order = np.random.default_rng([config.seed, epoch]).permutation(n)
+    epoch_key = jax.random.fold_in(train_key, epoch)
+    total = []
+    for b, i in enumerate(range(0, n, config.batch_size)):
+        batch = order[i:i + config.batch_size]
+        params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch],
+                                             jax.random.fold_in(epoch_key, b))
+        total.append(batch_loss * len(batch))
+    return params, opt_state, float(sum(total)) / n

@@ -6,7 +6,8 @@ import seaborn as sns
 
 from ntkcompanion.plotting._style import PALETTE
 
-__all__ = ["kernel_distance_heatmaps", "polar_dynamics", "spectral_mass", "linearisation"]
+__all__ = ["kernel_distance_heatmaps", "polar_dynamics", "spectral_mass", "linearisation", "kernel_measures",
+           "linearisation_search"]
 
 
 def kernel_distance_heatmaps(distances: dict, epochs: dict):
@@ -100,4 +101,78 @@ def linearisation(table, *, full: dict | None = None):
                 ax.axhline(acc, ls="--", lw=1, color=colours.get(run, "grey"))
         ax.set(xlabel="epoch e of the switch to the linearised network", ylabel=f"final {metric} accuracy",
                title=f"{metric} (dashed: network trained throughout)")
+    return fig
+
+
+def _band(ax, x, rows, colour, label):
+    """Mean over seeds (line), each seed (thin), and the min-max band of ``rows`` ``(n_seeds, len(x))``."""
+    rows = np.asarray(rows, float)
+    for row in rows:
+        ax.plot(x, row, color=colour, lw=0.6, alpha=0.5)
+    ax.fill_between(x, rows.min(axis=0), rows.max(axis=0), color=colour, alpha=0.15, lw=0)
+    ax.plot(x, rows.mean(axis=0), color=colour, lw=2, marker="o", ms=3, label=label)
+
+
+def kernel_measures(measures: dict, *, transient: int, top_k: int):
+    r"""Kernel velocity and top-k spectral mass over training, every seed of every run.
+
+    Args:
+      measures: run name → ``laziness.kernel_measures`` output (``"epochs"`` ``(T,)``,
+        ``"velocity"`` ``(s, T - 1)``, ``"topk"`` ``(s, T)``).
+      transient: epochs shaded as the early transient (left out of the verdicts' averages).
+      top_k: the k of :math:`m_k`, for the label.
+
+    Returns:
+      The figure: velocity (log scale) and :math:`m_k(t)` against the epoch; thick lines are means
+      over seeds, thin lines single seeds.
+    """
+    fig, axes = plt.subplots(1, 2, figsize=(9.5, 3.4), constrained_layout=True)
+    colours = sns.color_palette(PALETTE)
+    for colour, (name, m) in zip(colours, measures.items()):
+        epochs = np.asarray(m["epochs"], float)
+        _band(axes[0], epochs[1:], m["velocity"], colour, name)
+        _band(axes[1], epochs, m["topk"], colour, name)
+    for ax in axes:
+        if transient > 0:
+            ax.axvspan(0, transient, color="grey", alpha=0.12, lw=0)
+        ax.set(xlabel="epoch")
+    axes[0].set(yscale="log", ylabel="kernel distance per epoch", title="velocity (to this epoch's snapshot)")
+    axes[1].set(ylabel=f"$m_{{{top_k}}}(t)$", title=f"spectral mass in the top {top_k}")
+    axes[1].legend(frameon=False)
+    return fig
+
+
+def linearisation_search(linearised: dict, full: dict, switch_epochs, *, margin: float):
+    """How far each linearised run ends from the network trained throughout, against the switch epoch.
+
+    Args:
+      linearised: run name → ``(n_seeds, n_switch)`` final accuracies (NaN: not run, an earlier switch
+        was already within the margin), in the accuracy the run trains for.
+      full: run name → ``(n_seeds,)`` final accuracy of the network trained throughout.
+      switch_epochs: ``(n_switch,)``.
+      margin: the laziness margin, drawn as a grey band around 0.
+
+    Returns:
+      The figure: one panel per run, one line per seed of linearised minus full accuracy; a filled
+      marker is the seed's earliest switch within the margin (its lazy epoch).
+    """
+    names = list(linearised)
+    fig, axes = plt.subplots(1, len(names), figsize=(3.9 * len(names), 3.4), squeeze=False,
+                             constrained_layout=True)
+    colours = sns.color_palette(PALETTE, n_colors=max(3, len(next(iter(full.values())))))
+    x = np.asarray(switch_epochs, float)
+    for ax, name in zip(axes[0], names):
+        ax.axhspan(-margin, margin, color="grey", alpha=0.2, lw=0)
+        ax.axhline(0, color="grey", lw=0.8)
+        gaps = np.asarray(linearised[name], float) - np.asarray(full[name], float)[:, None]
+        for s, gap in enumerate(gaps):
+            colour = colours[s % len(colours)]
+            ax.plot(x, gap, color=colour, marker="o", mfc="white", label=f"seed {s}")
+            close = np.flatnonzero(np.abs(gap) <= margin)
+            if close.size:
+                ax.plot(x[close[0]], gap[close[0]], "o", color=colour)
+        metric = "clean" if name == "standard" else "robust"
+        ax.set(xlabel="switch epoch e", ylabel=f"linearised − full, {metric} accuracy", xticks=x,
+               title=f"{name} (grey: within ±{margin:g})")
+    axes[0][0].legend(frameon=False, fontsize="small")
     return fig

@@ -1,11 +1,13 @@
 """Section 8, adversarial training: kernel dynamics of practical networks under standard and adversarial training.
 
 Largest allocations: the empirical NTK snapshots (``N_SNAPSHOT × logits`` squared floats,
-one per snapshot epoch and run, kept on the host), one block of the empirical NTK
-(``KERNEL_BATCH_SIZE × logits × parameters`` floats per Jacobian) and a training batch.
+one per snapshot epoch, run and seed, kept on the host), one block of the empirical NTK
+(``KERNEL_BATCH_SIZE × logits × parameters`` floats per Jacobian) and a training batch
+(the linearised network holds its parameters twice: the trained ones and the anchor).
+:func:`train_config` turns the run's parameters into the ``TrainConfig`` of every run.
 """
 
-from ntkcompanion.adversarial_training import MODES, NETWORKS
+from ntkcompanion.adversarial_training import MODES, NETWORKS, TrainConfig
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
@@ -14,6 +16,7 @@ SECTION = "08_adversarial_training"
 MAX_EPOCHS = 1_000
 MAX_MLP_WIDTH = 1_000_000
 MAX_CNN_WIDTH = 64.0  # 2048 channels in the first stage
+MAX_SEEDS = 20
 
 PARAMETERS = [
     c.dataset(),
@@ -27,7 +30,7 @@ PARAMETERS = [
           low=0.0, high=MAX_MLP_WIDTH, low_open=True, default=32),
     Param("DEPTH", "int", "cnn: stages of two convolutions (3 is the authors'); mlp: hidden layers", low=1, high=16,
           default=1),
-    Param("EPOCHS", "int", "training epochs", unit="epochs", low=1, high=MAX_EPOCHS, default=2),
+    Param("EPOCHS", "int", "training epochs", unit="epochs", low=1, high=MAX_EPOCHS, default=3),
     Param("LEARNING_RATE", "float", "SGD learning rate, no momentum", low=0.0, high=10.0, low_open=True,
           default=0.05),
     Param("BATCH_SIZE", "int", "images per SGD step (at most N_TRAIN)", unit="images", low=1, high=c.MAX_IMAGES,
@@ -37,7 +40,7 @@ PARAMETERS = [
           default=["standard", "fgsm", "pgd"]),
     c.eps(with_norm=True),
     c.attack_step_size(),
-    c.attack_steps(default=5, meaning="PGD steps in training (20 for the authors)"),
+    c.attack_steps(default=3, meaning="PGD steps in training (20 for the authors)"),
     Param("RANDOM_START", "bool", "the PGD training attack starts at a random point of the ball", default=False),
     c.norm(),
     Param("EVAL_ATTACK_STEPS", "int", "steps of the PGD (random start, radius EPS, step ATTACK_STEP_SIZE) behind "
@@ -49,12 +52,19 @@ PARAMETERS = [
     c.block("KERNEL_BATCH_SIZE", 10, "images per block of the empirical NTK: bounds memory"),
     Param("TOP_K", "int", "eigen-directions in the 'top' part and in the spectral mass (at most N_SNAPSHOT x "
           "logits)", low=1, high=c.MAX_IMAGES, default=10),
-    c.fraction("LAZY_THRESHOLD", 0.05, "kernel distance to the final kernel below which a run counts as lazy",
-               low_open=True, high_open=True),
-    Param("SWITCH_EPOCHS", "list", "epochs from which the linearised network is trained (each at most EPOCHS)",
-          item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, default=[1]),
-    Param("LINEARISED_MODES", "list", "runs repeated with linearisation (each also in MODES)",
-          item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES), default=["standard", "pgd"]),
+    Param("TRANSIENT_EPOCHS", "int", "early epochs left out of the averaged velocity and top-k mass (Fort et al.'s "
+          "chaotic transient); below EPOCHS", unit="epochs", low=0, high=MAX_EPOCHS, default=1),
+    Param("SWITCH_EPOCHS", "list", "increasing epochs from which the linearised network is trained (each below "
+          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, default=[0, 1]),
+    Param("LINEARISED_MODES", "list", "runs repeated with linearisation: [] for none, or 'standard' and an "
+          "adversarial mode of MODES", item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES),
+          allow_empty=True, default=["standard", "pgd"]),
+    Param("N_SEEDS", "int", "seeds of every run (SEED, SEED + 1, ...): initialisation, batch order, snapshot subset",
+          low=1, high=MAX_SEEDS, default=2),
+    c.fraction("TARGET_CLEAN_ACCURACY", 0.95, "clean test accuracy standard training must reach for the verdicts "
+               "to count (0.95 on MNIST)"),
+    c.fraction("TARGET_ROBUST_ACCURACY", 0.5, "robust (PGD) test accuracy adversarial training must reach for the "
+               "verdicts to count"),
     c.seed(),
     c.output_dir(SECTION),
 ]
@@ -75,12 +85,22 @@ def _check_modes(p):
     for i, mode in enumerate(p["LINEARISED_MODES"]):
         if mode not in modes:
             fail(f"LINEARISED_MODES[{i}]", mode, f"one of MODES = {modes!r}")
+    linearised = p["LINEARISED_MODES"]
+    if linearised and ("standard" not in linearised or len(set(linearised)) < 2 or
+                       len(set(linearised)) != len(linearised)):
+        fail("LINEARISED_MODES", linearised, "[] or distinct modes including 'standard' and an adversarial one")
 
 
-def _check_switch(p):
-    for i, e in enumerate(p["SWITCH_EPOCHS"]):
-        if e > p["EPOCHS"]:
-            fail(f"SWITCH_EPOCHS[{i}]", e, f"an integer in [0, EPOCHS = {p['EPOCHS']}]")
+def _check_epochs(p):
+    switch = p["SWITCH_EPOCHS"]
+    for i, e in enumerate(switch):
+        if e >= p["EPOCHS"]:
+            fail(f"SWITCH_EPOCHS[{i}]", e, f"an integer in [0, EPOCHS = {p['EPOCHS']}) (a switch at the last "
+                 "epoch is the full run)")
+    if sorted(set(switch)) != switch:
+        fail("SWITCH_EPOCHS", switch, "increasing, distinct epochs")
+    if p["TRANSIENT_EPOCHS"] >= p["EPOCHS"]:
+        fail("TRANSIENT_EPOCHS", p["TRANSIENT_EPOCHS"], f"an integer in [0, EPOCHS = {p['EPOCHS']})")
 
 
 def _check_top_k(p):
@@ -96,7 +116,7 @@ CHECKS = [
     c.check_available("N_TEST", "test"),
     _check_width,
     _check_modes,
-    _check_switch,
+    _check_epochs,
     c.check_eps("EPS"),
     at_most("BATCH_SIZE", "N_TRAIN"),
     at_most("N_SNAPSHOT", "N_TRAIN"),
@@ -120,7 +140,7 @@ def memory(p) -> list:
     h, w, ch = c.image_shape(p)
     params, acts, k = _net(p)
     rows = p["N_SNAPSHOT"] * k
-    snapshots = n_snapshots(p) * len(p["MODES"])
+    snapshots = n_snapshots(p) * len(p["MODES"]) * p["N_SEEDS"]
     net = f"the {p['NETWORK']} (width {p['WIDTH']:g}, {params:,} parameters)"
     return [
         m.Allocation("the images", m.F32 * (p["N_TRAIN"] + p["N_TEST"]) * h * w * ch, ("N_TRAIN", "N_TEST"),
@@ -130,8 +150,8 @@ def memory(p) -> list:
         m.Allocation(f"one block of the empirical NTK of {net}", 4 * m.F32 * params +
                      m.empirical_ntk_block(params, acts, min(p["KERNEL_BATCH_SIZE"], p["N_SNAPSHOT"]), k),
                      ("KERNEL_BATCH_SIZE", "WIDTH", "DEPTH")),
-        m.Allocation(f"one training or evaluation batch of {net}",
-                     4 * m.F32 * params + 3 * m.F32 * p["BATCH_SIZE"] * acts,
+        m.Allocation(f"one training or evaluation batch of {net} (or of its linearisation)",
+                     8 * m.F32 * params + 6 * m.F32 * p["BATCH_SIZE"] * acts,
                      ("BATCH_SIZE", "WIDTH", "DEPTH")),
     ]
 
@@ -141,12 +161,35 @@ def peak_memory_bytes(p) -> float:
 
 
 def flops(p) -> float:
+    """Work of the whole sweep, the linearisation at its worst (every switch epoch run, at twice the cost)."""
     params, _, k = _net(p)
     attack = {"standard": 0, "fgsm": 1, "pgd": p["ATTACK_STEPS"]}
     per_epoch = {mode: 6.0 * p["N_TRAIN"] * params * (1 + attack[mode]) for mode in MODES}
-    evaluation = 6.0 * p["N_TEST"] * params * (1 + p["EVAL_ATTACK_STEPS"]) * (p["EPOCHS"] + 1)
+    evaluation = 6.0 * p["N_TEST"] * params * (1 + p["EVAL_ATTACK_STEPS"])
+    evaluations = len(set(p["SWITCH_EPOCHS"]) | {0, p["EPOCHS"]})
     snapshots = n_snapshots(p) * 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
-    runs = sum(p["EPOCHS"] * per_epoch[mode] + evaluation + snapshots for mode in p["MODES"])
-    linearised = len(p["LINEARISED_MODES"]) * len(p["SWITCH_EPOCHS"]) * (
-        2 * p["EPOCHS"] * per_epoch["pgd"] + 2 * evaluation)
-    return runs + linearised
+    runs = sum(p["EPOCHS"] * per_epoch[mode] + evaluations * evaluation + snapshots for mode in p["MODES"])
+    linearised = sum(2 * (p["EPOCHS"] - e) * per_epoch[mode] + 2 * evaluation
+                     for mode in p["LINEARISED_MODES"] for e in p["SWITCH_EPOCHS"])
+    return p["N_SEEDS"] * (runs + linearised)
+
+
+def seeds(p) -> list[int]:
+    """The seeds of every run: ``SEED, SEED + 1, ..., SEED + N_SEEDS - 1``."""
+    return list(range(p["SEED"], p["SEED"] + p["N_SEEDS"]))
+
+
+def train_config(p) -> TrainConfig:
+    """The ``TrainConfig`` shared by every run (mode and seed are set per run).
+
+    Robust accuracy is measured by PGD with a random start, radius ``EPS``, step ``ATTACK_STEP_SIZE``
+    and ``EVAL_ATTACK_STEPS`` steps, at the start, at every switch epoch (so the linearised runs
+    start from evaluated checkpoints) and at the end.
+    """
+    return TrainConfig(
+        network=p["NETWORK"], width=p["WIDTH"], depth=p["DEPTH"], eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"],
+        steps=p["ATTACK_STEPS"], random_start=p["RANDOM_START"], norm=p["NORM"], learning_rate=p["LEARNING_RATE"],
+        batch_size=p["BATCH_SIZE"], epochs=p["EPOCHS"], seed=p["SEED"], eval_eps=p["EPS"],
+        eval_step_size=p["ATTACK_STEP_SIZE"], eval_steps=p["EVAL_ATTACK_STEPS"], eval_every=p["EPOCHS"],
+        eval_at=tuple(p["SWITCH_EPOCHS"]), snapshot_every=p["SNAPSHOT_EVERY"], n_snapshot=p["N_SNAPSHOT"],
+        kernel_batch_size=p["KERNEL_BATCH_SIZE"])

@@ -1,0 +1,95 @@
+"""The linearisation search, the laziness measurements and the inputs they give claim 7, on planted runs."""
+
+import dataclasses
+import types
+
+import numpy as np
+import pytest
+
+from ntkcompanion import adversarial_training, laziness
+from ntkcompanion import evidence as ev
+
+CONFIG = adversarial_training.TrainConfig(network="mlp", width=8, depth=1, epochs=10, seed=3)
+TASK = types.SimpleNamespace(x_train=None, y_train=None, x_test=None, y_test=None)
+
+
+def planted_train(final_by_switch: dict, calls: list):
+    """A stand-in for ``adversarial_training.train``: a linearised run's final accuracy by switch epoch."""
+
+    def train(config, *data, progress=True, desc=None):
+        calls.append(config.linearize_from)
+        accuracy = final_by_switch[config.linearize_from]
+        history = {"clean_accuracy": np.array([np.nan, accuracy]), "robust_accuracy": np.array([np.nan, accuracy])}
+        return types.SimpleNamespace(history=history, config=config)
+
+    return train
+
+
+@pytest.mark.parametrize("mode", ["standard", "pgd"])
+def test_the_search_stops_at_the_first_switch_within_the_margin(monkeypatch, mode):
+    calls = []
+    # Within the margin from epoch 4 on; epoch 6 would be too, but is never needed.
+    monkeypatch.setattr(adversarial_training, "train", planted_train({0: 0.80, 2: 0.90, 4: 0.95, 6: 0.96}, calls))
+    config = dataclasses.replace(CONFIG, mode=mode)
+    out = laziness.switch_search(config, [0, 2, 4, 6], TASK, full=0.96, margin=0.02, progress=False)
+    assert calls == [0, 2, 4]
+    np.testing.assert_array_equal(out[:3], [0.80, 0.90, 0.95])
+    assert np.isnan(out[3])
+    assert ev.claims.lazy_epochs([0, 2, 4, 6], out[None], [0.96]).tolist() == [4]
+    # A linearised run that ends far *above* the full run is not within the margin either.
+    calls.clear()
+    monkeypatch.setattr(adversarial_training, "train", planted_train({0: 0.99, 2: 0.99}, calls))
+    out = laziness.switch_search(config, [0, 2], TASK, full=0.90, margin=0.02, progress=False)
+    assert calls == [0, 2] and ev.claims.lazy_epochs([0, 2], out[None], [0.90]).tolist() == [np.inf]
+
+
+def test_switch_epochs_must_increase_and_stay_below_the_last_epoch():
+    for bad in ([2, 1], [0, 10], [1, 1]):
+        with pytest.raises(ValueError, match="SWITCH_EPOCHS"):
+            laziness.switch_search(CONFIG, bad, TASK, full=0.9, progress=False)
+
+
+def run(mode, clean, robust, seed=0, kernels=None, epochs=(0, 1, 2)):
+    history = {"clean_accuracy": np.array([0.1, clean]), "robust_accuracy": np.array([0.0, robust])}
+    return types.SimpleNamespace(history=history, config=dataclasses.replace(CONFIG, mode=mode, seed=seed),
+                                 snapshot_epochs=list(epochs), kernels=lambda: kernels)
+
+
+def test_targets_name_what_falls_short():
+    runs = {"standard": [run("standard", 0.96, 0.1), run("standard", 0.95, 0.1)],
+            "fgsm": [run("fgsm", 0.5, 0.1)], "pgd": [run("pgd", 0.9, 0.7), run("pgd", 0.9, 0.6)]}
+    assert laziness.adversarial_mode(runs) == "pgd" and laziness.adversarial_mode(["standard", "fgsm"]) == "fgsm"
+    assert laziness.undertrained(runs, 0.95, 0.6) is None
+    assert laziness.undertrained(runs, 0.97, 0.6) == "standard training's clean accuracy 0.955 < 0.97"
+    assert laziness.undertrained(runs, 0.9, 0.7) == "pgd training's robust accuracy 0.650 < 0.7"
+    table = laziness.accuracy_table(runs)
+    assert table.loc["standard", "clean"] == pytest.approx(0.955) and table.loc["pgd", "seeds"] == 2
+    low, high = (float(x) for x in table.loc["standard", "clean 95% CI"].strip("[]").split(","))
+    assert 0.0 <= low < 0.955 < high <= 1.0
+
+
+def test_measures_and_claim7_inputs():
+    rng = np.random.default_rng(0)
+
+    def trajectory(drift):
+        base = rng.normal(size=(4, 4))
+        base = base @ base.T + 4 * np.eye(4)
+        return [base + drift * t * np.diag([1.0, 0, 0, 0]) for t in range(3)]
+
+    runs = {"standard": [run("standard", 0.96, 0.1, kernels=trajectory(5.0)) for _ in range(2)],
+            "pgd": [run("pgd", 0.9, 0.7, kernels=trajectory(0.1)) for _ in range(2)]}
+    measures = {m: laziness.kernel_measures(r, top_k=1) for m, r in runs.items()}
+    assert measures["standard"]["velocity"].shape == (2, 2) and measures["pgd"]["topk"].shape == (2, 3)
+    assert (measures["standard"]["velocity"] > measures["pgd"]["velocity"]).all()
+    inputs = laziness.claim7_inputs(measures, {}, {}, [0, 1], transient_epochs=1)
+    assert inputs["transient"] == 1 and "switch_epochs" not in inputs
+    velocity, mass = ev.claims.claim7(**inputs, k=1)
+    assert velocity.key == "claim7_velocity" and velocity.estimate > 0
+    lin = {"standard": np.array([[0.9, 0.95]] * 2), "pgd": np.array([[0.7, np.nan]] * 2)}
+    full = {"standard": np.array([0.96, 0.96]), "pgd": np.array([0.7, 0.7])}
+    inputs = laziness.claim7_inputs(measures, lin, full, [0, 1], transient_epochs=0)
+    assert inputs["transient"] == 0 and inputs["linearised_adversarial"] is lin["pgd"]
+    verdict = ev.claims.claim7(**inputs)[0]
+    assert verdict.details["standard"] == [1.0, 1.0] and verdict.details["adversarial"] == [0.0, 0.0]
+    with pytest.raises(ValueError, match="snapshot epochs"):
+        laziness.kernel_measures([run("pgd", 0.9, 0.7, epochs=(0,))], top_k=1)
