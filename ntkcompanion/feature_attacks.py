@@ -5,7 +5,9 @@ Each model is :math:`x \mapsto \Theta(x, X)\, c_i` for a column :math:`c_i` of a
 eigen-feature :math:`\phi_i(x) = \Theta(x, X)\, v_i \lambda_i^{-1} v_i^\top Y`, a top-k predictor or
 :math:`f_t`. :func:`robustness` gives each model's clean accuracy (usefulness :math:`\rho_i`) and its
 accuracy under FGSM or PGD computed against that model alone (robustness :math:`\gamma_i`;
-Tsilivis & Kempe 2022, §2.2, §4), exactly what ``attacks.fgsm`` / ``attacks.pgd`` give per model.
+Tsilivis & Kempe 2022, §2.2, §4), exactly what ``attacks.fgsm`` / ``attacks.pgd`` give per model;
+:func:`correctness` gives the same per test point (the evidence layer's input), and
+:func:`sample_features` picks which features to attack when all of them would take too long.
 
 Why batched: every model shares the kernel rows :math:`\Theta(x, X)` at the clean inputs and
 their input-gradient (one linearisation, applied to one cotangent per model), so the clean
@@ -28,7 +30,8 @@ import numpy as np
 
 from ntkcompanion import attacks, features, labels, losses, predictor, validate
 
-__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "robustness", "input_gradients"]
+__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "robustness", "correctness",
+           "sample_features", "input_gradients", "correctness_by_points", "settings"]
 
 ATTACKS = ("fgsm", "pgd")
 FEATURE_CHUNK = 32
@@ -41,9 +44,20 @@ class Robustness(NamedTuple):
     robustness: np.ndarray
 
 
+class Correctness(NamedTuple):
+    """Per-model, per-point 0/1 correctness: ``clean`` and under the attack (``robust``), ``(m, n)`` each.
+
+    The evidence layer's input (``evidence.classify_features``, ``evidence.claims``): accuracies
+    are the row means, and confidence intervals resample the points.
+    """
+
+    clean: np.ndarray
+    robust: np.ndarray
+
+
 @functools.partial(jax.jit, static_argnames=("loss", "norm"))
 def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *, loss, norm):
-    """Correct counts, clean and attacked, of the models ``coef_chunks (chunks, N, j[, k])``, one attack each."""
+    """Per-point correctness ``(chunks, j, n)``, clean and attacked, of the models ``coef_chunks (chunks, N, j[, k])``."""
     j = coef_chunks.shape[2]
     eps, step_size, low, high = (jnp.asarray(v, x.dtype) for v in (eps, step_size, low, high))
     # One linearisation of the kernel rows at the clean inputs, shared by every model.
@@ -74,7 +88,7 @@ def _attack_all(rows_fn, x, y, coef_chunks, eps, step_size, steps, low, high, *,
             return attacks.project(z, x_j, eps, low, high, norm, batch_dims=2)
 
         z = jax.lax.fori_loop(1, steps, step, z)
-        return jnp.sum(correct(clean), axis=1), jnp.sum(correct(logits_at(z)), axis=1)  # counts, exact
+        return correct(clean), correct(logits_at(z))  # (j, n) booleans, exact
 
     return jax.lax.map(one_chunk, coef_chunks)
 
@@ -95,11 +109,11 @@ def _train_chunk(n_train, chunk_size):
     return -(-n_train // -(-n_train // chunk_size))
 
 
-def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: float,
+def correctness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: float,
                step_size: float | None = None, steps: int = 1, norm: str = "linf", loss: str | None = None,
                clip=(0.0, 1.0), feature_chunk: int = FEATURE_CHUNK, get: str = "ntk",
-               chunk_size: int = predictor.CHUNK_SIZE) -> Robustness:
-    r"""Usefulness and robustness of every model :math:`x \mapsto \Theta(x, X)\, c_i`, each attacked on its own.
+               chunk_size: int = predictor.CHUNK_SIZE) -> Correctness:
+    r"""Per-point correctness of every model :math:`x \mapsto \Theta(x, X)\, c_i`, clean and each attacked on its own.
 
     Usefulness :math:`\rho_i` is the clean accuracy of :math:`\phi_i` (sign for ±1 labels, argmax
     for one-hot); robustness :math:`\gamma_i` is its accuracy at :math:`x'_i`, the FGSM or PGD point
@@ -133,7 +147,7 @@ def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: flo
       get, chunk_size: as in ``predictor.kernel_rows_fn``.
 
     Returns:
-      ``Robustness(usefulness, robustness)``, two ``(m,)`` float64 arrays in [0, 1].
+      ``Correctness(clean, robust)``, two ``(m, n)`` boolean arrays: model ``i`` right on point ``j``.
     """
     validate.one_of("attack", attack, ATTACKS)
     eps = validate.nonnegative_float("eps", eps)
@@ -171,8 +185,98 @@ def robustness(kernel_fn, x_train, coef, x, y, *, attack: str = "fgsm", eps: flo
     chunks = np.concatenate([coef, pad], axis=1).reshape((coef.shape[0], n_chunks, size) + coef.shape[2:])
     useful, robust = _attack_all(rows_fn, x, y, jnp.asarray(np.moveaxis(chunks, 1, 0), x.dtype), eps, step_size,
                                  steps, low, high, loss=loss, norm=norm)
-    useful, robust = np.asarray(useful).reshape(-1), np.asarray(robust).reshape(-1)
-    return Robustness(useful[:m] / len(x), robust[:m] / len(x))
+    n = len(x)
+    useful, robust = np.asarray(useful).reshape(-1, n), np.asarray(robust).reshape(-1, n)
+    return Correctness(useful[:m], robust[:m])
+
+
+def robustness(kernel_fn, x_train, coef, x, y, **kwargs) -> Robustness:
+    r"""Usefulness and robustness of every model :math:`x \mapsto \Theta(x, X)\, c_i`: the means of :func:`correctness`.
+
+    Arguments as in :func:`correctness`.
+
+    Returns:
+      ``Robustness(usefulness, robustness)``, two ``(m,)`` float64 arrays in [0, 1].
+    """
+    result = correctness(kernel_fn, x_train, coef, x, y, **kwargs)
+    return Robustness(result.clean.mean(axis=1, dtype=np.float64), result.robust.mean(axis=1, dtype=np.float64))
+
+
+class FeatureSample(NamedTuple):
+    """Which features are attacked: ``index`` ``(m,)`` eigen-indices (0-based, increasing), ``weight`` ``(m,)``
+    the number of candidate features each one stands for (1 for those attacked exactly), and ``n_exact``,
+    the number of leading features attacked exactly (the first ``n_exact`` entries of ``index``)."""
+
+    index: np.ndarray
+    weight: np.ndarray
+    n_exact: int
+
+
+def sample_features(candidates, *, n_leading: int, n_sampled: int, seed: int = 0) -> FeatureSample:
+    r"""The features to attack: the leading ``n_leading`` exactly, and a seeded stratified sample of the rest.
+
+    Attacking every feature costs ``n_features`` attacks; at the book's default sizes that is too
+    slow on two CPU cores, and the top of the spectrum (where the robust features are expected)
+    matters most. So the first ``n_leading`` candidates (largest eigenvalues) are attacked
+    exactly, and the remaining candidates are cut into ``n_sampled`` strata of consecutive
+    eigen-indices (as equal in size as possible), one feature drawn uniformly from each with
+    ``numpy.random.default_rng(seed)``. A sampled feature stands for its stratum: ``weight`` is the
+    stratum's size, so ``sum(weight * mask)`` estimates how many candidates have a property.
+    When ``n_leading + n_sampled`` covers every candidate, every candidate is attacked exactly.
+
+    Args:
+      candidates: ``(n_features,)`` boolean mask of the features that may be attacked (e.g.
+        ``features.resolved``), or an integer: every index below it.
+      n_leading: features attacked exactly, from the top of the spectrum (≥ 0).
+      n_sampled: strata, one sampled feature each, over the rest (≥ 0).
+      seed: the sample's seed.
+
+    Returns:
+      :class:`FeatureSample`.
+    """
+    n_leading = validate.nonnegative_int("n_leading", n_leading)
+    n_sampled = validate.nonnegative_int("n_sampled", n_sampled)
+    pool = (np.arange(candidates) if isinstance(candidates, (int, np.integer))
+            else np.flatnonzero(np.asarray(candidates, bool)))
+    if pool.size == 0 or n_leading + n_sampled == 0:
+        raise ValueError(f"nothing to attack: {pool.size} candidate features, n_leading = {n_leading}, "
+                         f"n_sampled = {n_sampled}; expected at least one of each.")
+    if n_leading + n_sampled >= pool.size:
+        return FeatureSample(pool, np.ones(pool.size), int(pool.size))
+    lead, rest = pool[:n_leading], pool[n_leading:]
+    strata = np.array_split(rest, n_sampled)
+    rng = np.random.default_rng(seed)
+    drawn = np.array([rng.choice(stratum) for stratum in strata], int)
+    weight = np.concatenate([np.ones(lead.size), [float(s.size) for s in strata]])
+    return FeatureSample(np.concatenate([lead, drawn]), weight, int(lead.size))
+
+
+def attacker(task, architecture: str = "fc", depth: int = 1, **kwargs):
+    """``coef -> correctness(kernels.kernel_fn(architecture, depth), task.x_train, coef, task.x_test, task.y_test, **kwargs)``.
+
+    One attack set-up for every coefficient matrix a section attacks (features, groups, :math:`f_t`);
+    the kernel is the architecture's fast form (``kernels.kernel_fn``).
+    """
+    from ntkcompanion import kernels  # here: the engine itself takes any kernel_fn
+
+    return functools.partial(correctness, kernels.kernel_fn(architecture, depth), task.x_train, x=task.x_test,
+                             y=task.y_test, **kwargs)
+
+
+def most_and_least_robust(classes, n: int) -> np.ndarray:
+    """Rows of the ``n`` most robust and the ``n`` least robust useful features (all features if none is useful).
+
+    Args:
+      classes: ``evidence.FeatureClasses`` (``useful``, ``robust_accuracy``).
+      n: features of each kind (≥ 1).
+
+    Returns:
+      Up to ``2 n`` row indices: the most robust first, then the least robust (least first).
+    """
+    n = validate.positive_int("n", n)
+    pool = np.flatnonzero(classes.useful) if np.any(classes.useful) else np.arange(len(classes.useful))
+    pool = pool[np.argsort(-np.asarray(classes.robust_accuracy)[pool], kind="stable")]
+    return np.r_[pool[:n], pool[::-1][:n]]
 
 
 def input_gradients(kernel_fn, x_train, coef, x, y, *, loss: str | None = None, get: str = "ntk",
@@ -201,3 +305,41 @@ def input_gradients(kernel_fn, x_train, coef, x, y, *, loss: str | None = None, 
     g_logits = jax.grad(total_loss)(jnp.einsum("nN,Nj...->jn...", rows, coef))
     cotangents = jnp.einsum("jn...,Nj...->jnN", g_logits, coef)
     return np.asarray(jax.vmap(lambda ct: vjp_fn(ct)[0])(cotangents))
+
+
+def correctness_by_points(kernel_fn, x_train, coef, x, y, *, point_chunk: int, **kwargs) -> Correctness:
+    r""":func:`correctness` computed ``point_chunk`` test points at a time: the same result, bounded memory.
+
+    Each test point's attack depends on that point alone (the loss is a sum over points and the
+    projection is per point), so splitting the points changes nothing but the peak memory, which
+    for kernels with full spatial covariances (Myrtle: :math:`(hw)^2` floats per pair) is
+    ``feature_chunk · point_chunk · min(n_train, chunk_size)`` pairs instead of ``feature_chunk · n · …``.
+
+    Args:
+      kernel_fn, x_train, coef, x, y, **kwargs: as in :func:`correctness`.
+      point_chunk: test points per call (≥ 1).
+
+    Returns:
+      ``Correctness(clean, robust)``, two ``(m, n)`` boolean arrays.
+    """
+    point_chunk = validate.positive_int("point_chunk", point_chunk)
+    parts = [correctness(kernel_fn, x_train, coef, x[i:i + point_chunk], y[i:i + point_chunk], **kwargs)
+             for i in range(0, len(x), point_chunk)]
+    return Correctness(np.concatenate([r.clean for r in parts], axis=1),
+                       np.concatenate([r.robust for r in parts], axis=1))
+
+
+def settings(eps: float, steps: int, step_size: float, **kwargs) -> tuple:
+    r"""The attack that measures robustness, from a section's knobs: PGD, or FGSM when ``steps`` is 0.
+
+    Args:
+      eps: radius ``EPS``; steps: ``ATTACK_STEPS`` (0: FGSM, one step of size ``eps``); step_size:
+        ``ATTACK_STEP_SIZE`` (PGD only); kwargs: further options of :func:`correctness` (``feature_chunk``...).
+
+    Returns:
+      ``(name, options)``: ``"PGD"`` or ``"FGSM"`` (named in every table and verdict) and the keyword
+      arguments of :func:`correctness`.
+    """
+    steps = validate.nonnegative_int("ATTACK_STEPS", steps)
+    name = "PGD" if steps else "FGSM"
+    return name, dict(attack=name.lower(), eps=eps, steps=max(steps, 1), step_size=step_size, **kwargs)

@@ -55,9 +55,11 @@ __all__ = [
     "time_weights",
     "feature_coefficients",
     "top_k_coefficients",
+    "head_tail_coefficients",
     "time_coefficients",
     "time_grid",
     "feature_values",
+    "correct",
     "features_fn",
     "subset_predictor",
     "top_k_predictor",
@@ -214,6 +216,28 @@ def top_k_coefficients(eigenvalues, eigenvectors, y_train, ks, *, t=None,
     return np.stack([v[:, :k] @ u[:k] for k in ks], axis=1)
 
 
+def head_tail_coefficients(eigenvalues, eigenvectors, y_train, k: int, *, t=None,
+                           learning_rate: float = 1.0) -> np.ndarray:
+    r"""Coefficients of the head :math:`\sum_{i \le k} w_i(t)\, \phi_i` and the tail :math:`\sum_{i > k} w_i(t)\, \phi_i`.
+
+    The two group predictors sum to :math:`f_t` (to :math:`f_\infty` for ``t=None``): the split of the
+    predictor into the top of the spectrum and the rest, at any scale.
+
+    Args:
+      eigenvalues, eigenvectors, y_train, t, learning_rate: as in :func:`feature_coefficients`.
+      k: features in the head, an integer in ``[1, n_train - 1]``.
+
+    Returns:
+      ``(n_train, 2)`` or ``(n_train, 2, k)`` float64: column 0 the head, column 1 the tail.
+    """
+    n = len(np.asarray(eigenvalues))
+    if not (isinstance(k, numbers.Integral) and not isinstance(k, bool) and 1 <= k < n):
+        raise ValueError(f"k = {k!r} is not allowed: expected an integer in [1, n_train - 1 = {n - 1}].")
+    head, whole = np.moveaxis(top_k_coefficients(eigenvalues, eigenvectors, y_train, [int(k), n], t=t,
+                                                 learning_rate=learning_rate), 1, 0)
+    return np.stack([head, whole - head], axis=1)
+
+
 def time_coefficients(eigenvalues, eigenvectors, y_train, ts, *, learning_rate: float = 1.0) -> np.ndarray:
     r"""Coefficients of :math:`f_t = \sum_i w_i(t)\, \phi_i` for each time in ``ts``, one column per time.
 
@@ -260,6 +284,22 @@ def feature_values(k_test_train, coef) -> np.ndarray:
       ``(n_test, m)`` or ``(n_test, m, k)`` float64.
     """
     return np.einsum("nN,Nm...->nm...", np.asarray(k_test_train, np.float64), np.asarray(coef, np.float64))
+
+
+def correct(values, y) -> np.ndarray:
+    r"""Per-point correctness of models from their values: :math:`\operatorname{sign}` for ±1 labels, argmax for one-hot.
+
+    Args:
+      values: ``(n, m)`` (±1 labels) or ``(n, m, k)`` (one-hot) values of ``m`` models (:func:`feature_values`).
+      y: ``(n,)`` ±1 labels or ``(n, k)`` one-hot labels.
+
+    Returns:
+      ``(m, n)`` boolean: model ``i`` right on point ``j`` (the evidence layer's layout).
+    """
+    values, y = np.asarray(values), np.asarray(y)
+    if values.ndim == 2:
+        return (np.sign(values) == y[:, None]).T
+    return (np.argmax(values, axis=-1) == np.argmax(y, axis=-1)[:, None]).T
 
 
 # --- Feature and predictor functions (JAX, through the predictor's kernel rows) ---------------

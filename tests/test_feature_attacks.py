@@ -82,3 +82,61 @@ def test_bad_arguments_fail_fast_and_clearly(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert message in str(error.value)
+
+
+def test_per_point_correctness_matches_the_loop_and_the_means():
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY)
+    kwargs = dict(eps=0.05, step_size=0.01, steps=4)
+    result = feature_attacks.correctness(KERNEL_FN, X_TRAIN, coef, X_TEST, Y_TEST["binary"], attack="pgd",
+                                         feature_chunk=6, **kwargs)
+    assert result.clean.shape == result.robust.shape == (N_TRAIN, N_TEST) and result.clean.dtype == bool
+    useful, robust = loop(coef, Y_TEST["binary"], "pgd", **kwargs)
+    np.testing.assert_array_equal(result.clean.mean(axis=1), useful)
+    np.testing.assert_array_equal(result.robust.mean(axis=1), robust)
+    values = features.feature_values(K_TEST_TRAIN, coef)                         # float64 signs, per point
+    np.testing.assert_array_equal(result.clean, features.correct(values, Y_TEST["binary"]))
+
+
+def test_sample_features_leads_exactly_then_one_per_stratum():
+    mask = np.ones(100, bool)
+    mask[90:] = False                                                             # ten unresolved features
+    sample = feature_attacks.sample_features(mask, n_leading=10, n_sampled=8, seed=3)
+    assert sample.n_exact == 10 and list(sample.index[:10]) == list(range(10))
+    drawn = sample.index[10:]
+    assert drawn.size == 8 and np.all(np.diff(drawn) > 0) and drawn.max() < 90   # one per stratum, in order
+    strata = np.array_split(np.arange(10, 90), 8)
+    assert all(d in s for d, s in zip(drawn, strata))
+    assert sample.weight.sum() == 90 and list(sample.weight[:10]) == [1] * 10
+    again = feature_attacks.sample_features(mask, n_leading=10, n_sampled=8, seed=3)
+    other = feature_attacks.sample_features(mask, n_leading=10, n_sampled=8, seed=4)
+    np.testing.assert_array_equal(sample.index, again.index)
+    assert not np.array_equal(sample.index, other.index)
+    whole = feature_attacks.sample_features(12, n_leading=10, n_sampled=8)
+    assert whole.n_exact == 12 and list(whole.index) == list(range(12)) and whole.weight.sum() == 12
+    with pytest.raises(ValueError, match="nothing to attack"):
+        feature_attacks.sample_features(np.zeros(5, bool), n_leading=2, n_sampled=2)
+    with pytest.raises(ValueError, match="n_sampled"):
+        feature_attacks.sample_features(mask, n_leading=2, n_sampled=-1)
+
+
+def test_attacker_binds_the_task_and_the_fast_kernel():
+    class Task:
+        x_train, x_test, y_test = X_TRAIN, X_TEST, Y_TEST["binary"]
+
+    coef = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, Y_BINARY)[:, :4]
+    bound = feature_attacks.attacker(Task, "fc", 1, attack="fgsm", eps=0.1)(coef)
+    direct = feature_attacks.correctness(kernels.kernel_fn("fc", 1), X_TRAIN, coef, X_TEST, Y_TEST["binary"],
+                                         attack="fgsm", eps=0.1)
+    np.testing.assert_array_equal(bound.robust, direct.robust)
+    np.testing.assert_array_equal(bound.clean, direct.clean)
+
+
+def test_most_and_least_robust_pick_among_useful_features():
+    class Classes:
+        useful = np.array([True, False, True, True, False])
+        robust_accuracy = np.array([0.1, 0.9, 0.5, 0.0, 0.8])
+
+    assert list(feature_attacks.most_and_least_robust(Classes, 1)) == [2, 3]
+    assert list(feature_attacks.most_and_least_robust(Classes, 2)) == [2, 0, 3, 0]
+    Classes.useful = np.zeros(5, bool)                                            # none useful: all features
+    assert list(feature_attacks.most_and_least_robust(Classes, 1)) == [1, 3]

@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from _tolerances import assert_close
-from ntkcompanion import architectures, features, kernels, predictor
+from ntkcompanion import architectures, decomposition, features, kernels, predictor
 from ntkcompanion._nt import nt
 
 RNG = np.random.default_rng(0)
@@ -140,3 +140,52 @@ def test_bad_arguments_fail_fast_and_clearly(call, message):
     with pytest.raises(ValueError) as error:
         call()
     assert message in str(error.value)
+
+
+@pytest.mark.parametrize("kind", ["binary", "onehot"])
+def test_head_and_tail_sum_to_the_predictor(kind):
+    y = targets(kind)
+    groups = features.head_tail_coefficients(EIGENVALUES, EIGENVECTORS, y, 5)
+    each = features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y)
+    np.testing.assert_allclose(groups[:, 0], each[:, :5].sum(axis=1), atol=1e-9)
+    np.testing.assert_allclose(groups[:, 1], each[:, 5:].sum(axis=1), atol=1e-9)
+    with pytest.raises(ValueError, match=f"k = {N_TRAIN} is not allowed"):
+        features.head_tail_coefficients(EIGENVALUES, EIGENVECTORS, y, N_TRAIN)
+
+
+def test_correct_reads_sign_and_argmax():
+    values = np.array([[0.5, -2.0], [-0.1, 0.3]])                     # (n=2 points, m=2 models)
+    np.testing.assert_array_equal(features.correct(values, np.array([1.0, 1.0])), [[True, False], [False, True]])
+    onehot = np.array([[[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [3.0, 0.0]]])    # (2, 2, k=2)
+    np.testing.assert_array_equal(features.correct(onehot, np.eye(2)), [[True, True], [False, False]])
+
+
+def test_permuted_tasks_shuffle_train_and_test_labels_together():
+    dec = decomposition.Decomposition(EIGENVALUES, EIGENVECTORS, features.resolved(EIGENVALUES),
+                                           features.RCOND, K_TRAIN_TRAIN, K_TEST_TRAIN)
+    correct, y_perm = decomposition.permuted_task_correctness(dec, Y_BINARY, Y_TEST["binary"],
+                                                         index=[0, 3], n_perm=4, seed=1)
+    assert correct.shape == (4, 2, N_TEST) and y_perm.shape == (4, N_TEST)
+    assert all(sorted(y) == sorted(Y_TEST["binary"]) for y in y_perm)             # permutations of the labels
+    # Permutation 0 recomputed by hand: the same draws, features of the shuffled task.
+    rng = np.random.default_rng(1)
+    y_tr, y_te = Y_BINARY[rng.permutation(N_TRAIN)], Y_TEST["binary"][rng.permutation(N_TEST)]
+    phi = K_TEST_TRAIN @ features.feature_coefficients(EIGENVALUES, EIGENVECTORS, y_tr, features=[0, 3])
+    np.testing.assert_array_equal(correct[0], (np.sign(phi) == y_te[:, None]).T)
+    np.testing.assert_array_equal(y_perm[0], y_te)
+
+
+def test_decompose_matches_the_pieces_and_predicts_f_infinity():
+    class Task:
+        x_train, x_test = X_TRAIN, X_TEST
+
+    dec = decomposition.decompose(Task, "fc", 1)
+    np.testing.assert_allclose(dec.k_train_train, K_TRAIN_TRAIN, rtol=1e-6)
+    np.testing.assert_allclose(dec.eigenvalues, EIGENVALUES, rtol=1e-6)
+    assert dec.resolved.all() and dec.rcond == features.RCOND
+    f_inf = dec.predict(Y_BINARY)
+    np.testing.assert_allclose(dec.values(dec.coefficients(Y_BINARY)).sum(axis=1), f_inf, rtol=1e-6, atol=1e-9)
+    np.testing.assert_allclose(f_inf, nt_prediction(Y_BINARY, None), rtol=1e-4, atol=1e-6)
+    assert decomposition.decompose(Task, "fc", 1, test=False).k_test_train is None
+    with pytest.raises(ValueError, match="no test rows"):
+        decomposition.decompose(Task, "fc", 1, test=False).values(np.zeros((N_TRAIN, 1)))

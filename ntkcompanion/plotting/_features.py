@@ -11,11 +11,14 @@ __all__ = [
     "feature_accuracy",
     "feature_gradients",
     "learned_early",
+    "learned_early_intervals",
+    "head_tail_accuracy",
     "feature_profiles",
     "eigenspace_overlap",
     "feature_agreement_heatmap",
     "feature_pictures",
     "feature_gallery",
+    "gradient_roughness",
 ]
 
 
@@ -99,7 +102,7 @@ def learned_early(time_table, top_k_table):
 
     Args:
       time_table: DataFrame with columns ``t``, ``measure`` (``"accuracy"``, ``"robust accuracy (...)"``)
-        and ``value``.
+        and ``value``; optional ``low`` and ``high`` (a 95% interval, drawn as a band).
       top_k_table: DataFrame with columns ``k``, ``accuracy`` and ``robust_accuracy``.
 
     Returns:
@@ -108,6 +111,10 @@ def learned_early(time_table, top_k_table):
     """
     fig, (left, right) = plt.subplots(1, 2, figsize=(10.0, 3.8), constrained_layout=True)
     sns.lineplot(data=time_table, x="t", y="value", hue="measure", marker="o", ms=4, ax=left)
+    if {"low", "high"} <= set(time_table.columns):
+        colours = dict(zip(time_table["measure"].unique(), sns.color_palette(PALETTE)))
+        for measure, part in time_table.groupby("measure", sort=False):
+            left.fill_between(part["t"], part["low"], part["high"], color=colours[measure], alpha=0.2, lw=0)
     left.set(xscale="log", xlabel=r"training time $t$", ylabel="test accuracy",
              title=r"$f_t$ along gradient flow")
     right.plot(top_k_table["accuracy"], top_k_table["robust_accuracy"], color="grey", lw=1, zorder=1)
@@ -116,6 +123,66 @@ def learned_early(time_table, top_k_table):
     fig.colorbar(points, ax=right, label=r"$\log_{10} k$")
     right.set(xlabel="clean accuracy", ylabel="robust accuracy",
               title=r"top-$k$ predictors $\sum_{i \leq k} \phi_i$")
+    return fig
+
+
+def learned_early_intervals(times, along, ks, top, *, attack: str = "PGD"):
+    r""":func:`learned_early` from per-point correctness, with 95% Wilson intervals along :math:`t`.
+
+    Args:
+      times: ``(n_t,)`` training times (an infinite last time, :math:`f_\infty`, is left out of the plot).
+      along: ``(clean, robust)`` correctness of :math:`f_t`, each ``(n_t, n_test)``
+        (``feature_attacks.Correctness``).
+      ks: ``(n_k,)`` numbers of top features; top: the same for the top-k predictors, ``(n_k, n_test)`` each.
+      attack: the attack's name, for the legend.
+
+    Returns:
+      ``(figure, table)``: the figure and the long table of the left panel (``t``, ``measure``,
+      ``value``, ``low``, ``high``).
+    """
+    import pandas as pd
+
+    from ntkcompanion.evidence import accuracy_interval
+
+    rows = []
+    for measure, correct in (("clean", along[0]), (f"under {attack}", along[1])):
+        correct = np.asarray(correct)
+        for t, c in zip(times, correct):
+            low, high = accuracy_interval(int(c.sum()), c.size)
+            rows.append({"t": float(t), "measure": measure, "value": float(c.mean()), "low": low, "high": high})
+    table = pd.DataFrame(rows)
+    top_k = pd.DataFrame({"k": np.asarray(ks), "accuracy": np.asarray(top[0]).mean(axis=1),
+                          "robust_accuracy": np.asarray(top[1]).mean(axis=1)})
+    return learned_early(table[np.isfinite(table["t"])], top_k), table
+
+
+def head_tail_accuracy(details, *, attack: str = "PGD"):
+    r"""Clean and robust accuracy of the head :math:`\sum_{i \le k} \phi_i` and the tail :math:`\sum_{i > k} \phi_i`.
+
+    Args:
+      details: the claim-3 group verdict's ``details`` (``evidence.claims.claim3``): ``k``,
+        ``majority``, and ``head_clean``, ``head_robust``, ``tail_clean``, ``tail_robust`` with
+        their ``*_ci`` intervals.
+      attack: the attack's name, for the legend.
+
+    Returns:
+      The figure: bars with 95% intervals, the majority rate dashed.
+    """
+    k = details["k"]
+    groups = {"head": rf"head $\sum_{{i \leq {k}}} \phi_i$", "tail": rf"tail $\sum_{{i > {k}}} \phi_i$"}
+    measures = {"clean": "clean", "robust": f"under {attack}"}
+    fig, ax = plt.subplots(figsize=(6.0, 3.4), constrained_layout=True)
+    width = 0.38
+    for j, (measure, label) in enumerate(measures.items()):
+        x = np.arange(len(groups)) + (j - 0.5) * width
+        value = np.array([details[f"{g}_{measure}"] for g in groups])
+        low, high = np.array([details[f"{g}_{measure}_ci"] for g in groups]).T
+        ax.bar(x, value, width, label=label, color=sns.color_palette(PALETTE)[j])
+        ax.errorbar(x, value, yerr=[value - low, high - value], fmt="none", color="black", capsize=3, lw=1)
+    ax.axhline(details["majority"], ls="--", lw=1, color="grey", label="majority class")
+    ax.set(xticks=np.arange(len(groups)), xticklabels=list(groups.values()), ylim=(0, 1), ylabel="test accuracy",
+           title="The predictor split at the head of the spectrum")
+    ax.legend(loc="upper right", fontsize="small")
     return fig
 
 
@@ -296,3 +363,22 @@ def feature_gallery(gradients, titles, *, image=None, ncols: int = 6, frames=Non
         fig.legend(handles, [f"frame: {f}" for f in labels], loc="outside lower center", ncol=len(labels),
                    fontsize="x-small", frameon=False)
     return fig
+
+
+def gradient_roughness(gradients) -> np.ndarray:
+    r"""Roughness of gradient pictures: mean absolute difference of neighbouring pixels over the mean absolute value.
+
+    :math:`R(g) = \tfrac12 (\operatorname{mean}|\Delta_h g| + \operatorname{mean}|\Delta_v g|) / \operatorname{mean}|g|`
+    over horizontally and vertically adjacent pixels: about 0 for a smooth picture, about 1 or more
+    for white noise. It puts a number on "looks like a digit" against "looks like noise".
+
+    Args:
+      gradients: ``(..., h, w, c)`` pictures.
+
+    Returns:
+      ``(...)`` float64.
+    """
+    g = np.asarray(gradients, np.float64)
+    dx, dy = np.abs(np.diff(g, axis=-3)), np.abs(np.diff(g, axis=-2))
+    axes = (-3, -2, -1)
+    return (dx.mean(axes) + dy.mean(axes)) / 2 / np.maximum(np.abs(g).mean(axes), 1e-12)

@@ -232,6 +232,24 @@ def feature_memory(p, *, architecture: str, shape, n_train: int, n_test: int, ou
     ]
 
 
+def feature_attack_flops(*, architecture, depth, shape, n_train, n_test, n_models, steps) -> float:
+    """Work of ``steps`` attack steps on each of ``n_models`` kernel models (``feature_attacks``).
+
+    For fc the attacks use the closed-form kernel (``kernels.kernel_fn``), whose rows cost one
+    input product per pair: a matmul forward and one for the input gradient, ``4 h w c`` FLOPs per
+    pair and step. Other architectures go through stax (``_memory.kernel_flops``, three times for
+    forward and backward).
+    """
+    from ntkcompanion.sections import _memory as m
+
+    if architecture == "fc":
+        h, w, c = shape
+        per_step = 4.0 * n_test * n_train * h * w * c
+    else:
+        per_step = m.kernel_flops(architecture, depth, shape, n_test, n_train) * 3
+    return float(n_models) * steps * per_step
+
+
 def feature_flops(p, *, architecture, depth, shape, n_train, n_test, n_models, steps) -> float:
     """Rough work of the eigen-feature sections: kernels, eigendecomposition, ``steps`` attack steps per model."""
     from ntkcompanion.sections import _memory as m

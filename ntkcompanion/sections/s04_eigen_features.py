@@ -1,14 +1,17 @@
-"""Section 4, eigen-features: usefulness and robustness of every eigen-feature of the NTK predictor.
+"""Section 4, eigen-features: usefulness and robustness of the NTK's eigen-features, one by one and in groups.
 
 Largest allocations: the ``N_TRAIN × N_TRAIN`` Gram matrix, its eigenvectors and the feature
-coefficients, and the kernel rows of ``FEATURE_CHUNK`` features attacked at once.
+coefficients, and the kernel rows of ``FEATURE_CHUNK`` features attacked at once. The features
+attacked are the ``N_LEADING`` leading ones and ``N_SAMPLED`` sampled from the rest
+(``feature_attacks.sample_features``), plus the head and tail group predictors.
 """
 
-from ntkcompanion.parameters import Param, at_most
+from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
 SECTION = "04_eigen_features"
+MAX_PERMUTATIONS = 1_000
 
 PARAMETERS = [
     c.dataset(),
@@ -19,14 +22,17 @@ PARAMETERS = [
     c.depth(),
     c.eps(),
     c.attack_step_size(),
-    c.attack_steps(low=0, meaning="PGD iterations, or 0 to run FGSM only"),
-    Param("PGD_EVERY", "int", "PGD attacks every this-many-th feature by eigen-index; FGSM attacks all", low=1,
-          high=c.MAX_IMAGES, default=1),
+    c.attack_steps(meaning="PGD iterations of the attack that measures robustness"),
+    Param("N_LEADING", "int", "features attacked exactly, from the largest eigenvalue down", low=0,
+          high=c.MAX_IMAGES, default=16),
+    Param("N_SAMPLED", "int", "features attacked from the rest: one drawn (seeded) from each of this many "
+          "strata of consecutive eigen-indices", low=0, high=c.MAX_IMAGES, default=16),
+    Param("HEAD_K", "int", "features in the head group Σ_(i≤k) φ_i; the tail holds the rest", low=1,
+          high=c.MAX_IMAGES, default=10),
+    Param("N_PERMUTATIONS", "int", "label-permuted tasks of the control for 'useful'", low=1,
+          high=MAX_PERMUTATIONS, default=20),
     c.block("FEATURE_CHUNK", 32, "features attacked per batch: bounds memory"),
-    c.fraction("USEFUL_MARGIN", 0.05, "useful: clean accuracy above the majority-class rate plus this margin"),
-    c.fraction("NON_ROBUST_MAX", 0.05, "non-robust: accuracy under attack at most this"),
     c.fraction("RCOND", 1e-5, "features with eigenvalue below RCOND times the largest are unresolved"),
-    c.fraction("ALPHA", 0.01, "significance level of the rank-correlation test", low_open=True, high_open=True),
     Param("N_BINS", "int", "bins of eigen-indices for the binned curves (at most N_TRAIN)", low=1, high=100,
           default=20),
     Param("N_EXAMPLES", "int", "features of each kind shown as pictures (at most N_TRAIN)", low=1, high=16,
@@ -36,6 +42,12 @@ PARAMETERS = [
     c.output_dir(SECTION),
 ]
 
+
+def _some_attacked(p):
+    if p["N_LEADING"] + p["N_SAMPLED"] == 0:
+        fail("N_SAMPLED", p["N_SAMPLED"], "at least 1 when N_LEADING = 0 (some feature must be attacked)")
+
+
 CHECKS = [
     c.check_dataset,
     c.check_classes(),
@@ -44,13 +56,35 @@ CHECKS = [
     c.check_depth(),
     at_most("N_BINS", "N_TRAIN"),
     at_most("N_EXAMPLES", "N_TRAIN"),
+    at_most("HEAD_K", "N_TRAIN", offset=-1),
+    _some_attacked,
 ]
 
 
+def n_attacked(p) -> int:
+    """Models attacked: the sampled features (at most all of them) and the two group predictors."""
+    return min(p["N_LEADING"] + p["N_SAMPLED"], p["N_TRAIN"]) + 2
+
+
+def derive(p, available=None) -> dict:
+    """The notebook's call options: ``spectrum`` for ``features.decompose``, ``attack`` for ``feature_attacks``."""
+    return {"spectrum": dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], batch_size=p["BATCH_SIZE"],
+                             rcond=p["RCOND"]),
+            "attack": dict(attack="pgd", eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"], steps=p["ATTACK_STEPS"],
+                           feature_chunk=p["FEATURE_CHUNK"])}
+
+
 def memory(p) -> list:
-    return c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                            n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=p["N_TRAIN"],
-                            chunk=p["FEATURE_CHUNK"])
+    allocations = c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
+                                   n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=p["N_TRAIN"],
+                                   chunk=p["FEATURE_CHUNK"])
+    # The control: clean correctness of every feature of each label-permuted task (booleans), and
+    # one task's feature values at a time.
+    allocations.append(m.Allocation("the label-permutation control",
+                                    p["N_PERMUTATIONS"] * p["N_TRAIN"] * p["N_TEST"]
+                                    + m.F64 * p["N_TEST"] * p["N_TRAIN"] * c.n_outputs(p),
+                                    ("N_PERMUTATIONS", "N_TRAIN", "N_TEST"), kept=True, host=True))
+    return allocations
 
 
 def peak_memory_bytes(p) -> float:
@@ -59,8 +93,8 @@ def peak_memory_bytes(p) -> float:
 
 def flops(p) -> float:
     n = p["N_TRAIN"]
-    pgd_models = -(-n // p["PGD_EVERY"]) if p["ATTACK_STEPS"] else 0
     common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=n,
                   n_test=p["N_TEST"])
-    return (c.feature_flops(p, **common, n_models=n, steps=1)
-            + c.feature_flops(p, **common, n_models=pgd_models, steps=p["ATTACK_STEPS"]))
+    control = 2.0 * p["N_PERMUTATIONS"] * p["N_TEST"] * n * n * c.n_outputs(p)
+    return (c.feature_flops(p, **common, n_models=0, steps=0) + control
+            + c.feature_attack_flops(**common, n_models=n_attacked(p), steps=p["ATTACK_STEPS"] + 1))

@@ -1,10 +1,10 @@
-"""Section 5, learned early: robustness of the predictor along training time and of top-k predictors.
+"""Section 5, learned early: clean and robust accuracy of the predictor along training time, and of top-k predictors.
 
 Largest allocations: the ``N_TRAIN × N_TRAIN`` Gram matrix and its eigenvectors, and the
-kernel rows of ``FEATURE_CHUNK`` predictors attacked at once.
+kernel rows of ``FEATURE_CHUNK`` predictors attacked at once (``N_TIMES + 1`` predictors
+:math:`f_t` and ``N_K`` top-k predictors, each attacked with PGD).
 """
 
-from ntkcompanion.feature_attacks import ATTACKS
 from ntkcompanion.parameters import Param
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
@@ -20,17 +20,12 @@ PARAMETERS = [
     c.architecture(),
     c.depth(),
     c.eps(),
-    Param("ATTACKS", "list", "attacks run on every predictor; the last one is the headline",
-          item=Param("attack", "choice", "", choices=ATTACKS), max_len=len(ATTACKS), default=["fgsm", "pgd"]),
     c.attack_step_size(),
-    c.attack_steps(),
+    c.attack_steps(meaning="PGD iterations of the attack that measures robust accuracy"),
     Param("LEARNING_RATE", "float", "gradient-flow learning rate; only its product with t matters", low=0.0,
           high=1e6, low_open=True, default=1.0),
     Param("N_TIMES", "int", "training times on a log grid set by the spectrum", low=2, high=MAX_GRID, default=12),
-    Param("N_K", "int", "top-k predictors, k on a log grid from 1 to N_TRAIN", low=2, high=MAX_GRID, default=12),
-    c.fraction("USEFUL_MARGIN", 0.05, "a predictor counts if its clean accuracy beats the majority-class rate by "
-               "more than this"),
-    c.fraction("MIN_GAP", 0.02, "a drop in robust accuracy larger than this counts as a trade-off"),
+    Param("N_K", "int", "top-k predictors, k on a log grid from 1 to N_TRAIN", low=2, high=MAX_GRID, default=8),
     c.fraction("RCOND", 1e-5, "relative eigenvalue cut-off that ends the time grid"),
     c.block("FEATURE_CHUNK", 32, "predictors attacked per batch: bounds memory"),
     c.block("BATCH_SIZE", 128, "kernel block size: bounds memory"),
@@ -47,9 +42,22 @@ CHECKS = [
 ]
 
 
+def n_models(p) -> int:
+    """Predictors attacked: f_t on the grid, f_∞, and the top-k predictors."""
+    return p["N_TIMES"] + 1 + p["N_K"]
+
+
+def derive(p, available=None) -> dict:
+    """The notebook's call options: ``spectrum`` for ``features.decompose``, ``attack`` for ``feature_attacks``."""
+    return {"spectrum": dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], batch_size=p["BATCH_SIZE"],
+                             rcond=p["RCOND"]),
+            "attack": dict(attack="pgd", eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"], steps=p["ATTACK_STEPS"],
+                           feature_chunk=p["FEATURE_CHUNK"])}
+
+
 def memory(p) -> list:
     return c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                            n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=p["N_TIMES"] + p["N_K"] + 2,
+                            n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=n_models(p),
                             chunk=p["FEATURE_CHUNK"])
 
 
@@ -58,7 +66,7 @@ def peak_memory_bytes(p) -> float:
 
 
 def flops(p) -> float:
-    steps = sum(1 if a == "fgsm" else p["ATTACK_STEPS"] for a in p["ATTACKS"])
-    return c.feature_flops(p, architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p),
-                           n_train=p["N_TRAIN"], n_test=p["N_TEST"], n_models=p["N_TIMES"] + p["N_K"] + 2,
-                           steps=steps)
+    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
+                  n_test=p["N_TEST"])
+    return (c.feature_flops(p, **common, n_models=0, steps=0)
+            + c.feature_attack_flops(**common, n_models=n_models(p), steps=p["ATTACK_STEPS"] + 1))
