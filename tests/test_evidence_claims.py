@@ -99,6 +99,11 @@ def test_claim3_states():
     clean, robust = feature_rows([0.85] * 10 + [0.5] * 20, [0.6] * 10 + [0.3] * 20)
     counts, group = claims.claim3(clean, robust, LABELS, **groups(head=(0.9, 0.1), tail=(0.85, 0.4)), **FAST)
     assert counts.decision == NOT and group.decision == NOT
+    # Only a handful of useful features, all robust: too few to say the split is absent.
+    clean, robust = feature_rows([0.85] * 4 + [0.5] * 26, [0.6] * 4 + [0.3] * 26)
+    counts, _ = claims.claim3(clean, robust, LABELS, **groups(), **FAST)
+    assert counts.decision == UND and counts.reason.startswith(ev.Reason.TOO_FEW)
+    assert counts.ci[0] <= counts.estimate <= counts.ci[1]
     # Nothing useful; a tail at chance; both groups fooled everywhere.
     clean, robust = feature_rows([0.5] * 30, [0.3] * 30)
     counts, group = claims.claim3(clean, robust, LABELS, **groups(tail=(0.5, 0.0)), **FAST)
