@@ -33,9 +33,12 @@ from ntkcompanion import architectures, validate
 from ntkcompanion import cache as _cache
 from ntkcompanion._nt import nt
 
-__all__ = ["KERNELS", "kernel_fn", "fc_kernel_fn", "gram", "kernel_matrix", "empirical_ntk"]
+__all__ = ["KERNELS", "BASELINES", "kernel_fn", "fc_kernel_fn", "gram", "kernel_matrix", "empirical_ntk",
+           "average_pool", "median_bandwidth", "baseline_gram"]
 
 KERNELS = ("ntk", "nngp")
+# Label-free kernels that are not NTKs, the controls of claim 4 (the NNGP is the third, via :func:`gram`).
+BASELINES = ("linear", "rbf")
 
 
 def _pad_rows(x: np.ndarray, multiple: int) -> np.ndarray:
@@ -281,3 +284,80 @@ def gram(x1, x2=None, architecture: str = "fc", depth: int = 1, *, kind="ntk", c
         arrays = compute()
     out = tuple(np.asarray(arrays[g], np.float64) for g in kinds)
     return out if isinstance(kind, tuple) else out[0]
+
+
+# --- Inputs and baseline kernels ----------------------------------------------------------------
+
+
+def average_pool(x, factor: int, *, name: str = "DOWNSAMPLE") -> np.ndarray:
+    r"""Images average-pooled by an integer ``factor``: ``(n, h, w, c)`` → ``(n, h // f, w // f, c)``, still in [0, 1].
+
+    Rows and columns beyond a multiple of ``factor`` are dropped. Pooling is the cheapest way to
+    shrink the Myrtle kernel, whose cost grows as :math:`(hw)^2` per pair of images.
+
+    Args:
+      x: ``(n, h, w, c)`` images.
+      factor: pooling factor (≥ 1; 1 returns the images unchanged).
+      name: the parameter's name in messages.
+    """
+    factor = validate.positive_int(name, factor)
+    x = np.asarray(x, np.float32)
+    n, h, w, c = x.shape
+    if factor > min(h, w):
+        raise ValueError(f"{name} = {factor} is not allowed: expected at most the image side {min(h, w)}.")
+    x = x[:, : h - h % factor, : w - w % factor]
+    return x.reshape(n, h // factor, factor, w // factor, factor, c).mean(axis=(2, 4))
+
+
+def _squared_distances(a, b):
+    """``(n1, n2)`` squared Euclidean distances between flattened rows, in float64."""
+    a, b = a.reshape(len(a), -1).astype(np.float64), b.reshape(len(b), -1).astype(np.float64)
+    d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+    return np.maximum(d, 0.0)
+
+
+def median_bandwidth(x) -> float:
+    r"""The median heuristic: :math:`\sigma^2 = \operatorname{median}_{i<j} \|x_i - x_j\|^2` over distinct pairs.
+
+    Args:
+      x: ``(n, ...)`` inputs, ``n ≥ 2``.
+
+    Returns:
+      :math:`\sigma^2 > 0` (a float); the RBF kernel is :math:`\exp(-\|x - x'\|^2 / (2\sigma^2))`.
+    """
+    x = np.asarray(x)
+    if len(x) < 2:
+        raise ValueError(f"x has {len(x)} inputs: the median heuristic needs at least 2.")
+    d = _squared_distances(x, x)[np.triu_indices(len(x), 1)]
+    sigma2 = float(np.median(d))
+    if sigma2 <= 0:
+        raise ValueError("the inputs are (mostly) identical: the median squared distance is 0.")
+    return sigma2
+
+
+def baseline_gram(name: str, x1, x2=None, *, bandwidth: float | None = None) -> np.ndarray:
+    r"""Gram matrix of a baseline kernel (not an NTK): the controls against which NTKs are compared.
+
+    * ``"linear"``: :math:`K(x, x') = x \cdot x' / d` (``d`` pixels);
+    * ``"rbf"``: :math:`K(x, x') = \exp(-\|x - x'\|^2 / (2\sigma^2))` with :math:`\sigma^2` from
+      :func:`median_bandwidth` of ``x1`` unless ``bandwidth`` gives it (pass the training set's
+      bandwidth when ``x1`` is a test set, so train and test rows use the same kernel).
+
+    Args:
+      name: one of :data:`BASELINES`.
+      x1: ``(n1, h, w, c)`` inputs; x2: ``(n2, h, w, c)`` or ``None`` for ``x1``.
+      bandwidth: :math:`\sigma^2 > 0` for ``"rbf"``.
+
+    Returns:
+      ``(n1, n2)`` float64.
+    """
+    validate.one_of("name", name, BASELINES)
+    x1 = np.asarray(x1, np.float64)
+    x2 = x1 if x2 is None else np.asarray(x2, np.float64)
+    a, b = x1.reshape(len(x1), -1), x2.reshape(len(x2), -1)
+    if a.shape[1] != b.shape[1]:
+        raise ValueError(f"x1 and x2 have {a.shape[1]} and {b.shape[1]} pixels: expected the same image shape.")
+    if name == "linear":
+        return a @ b.T / a.shape[1]
+    sigma2 = median_bandwidth(x1) if bandwidth is None else validate.positive_float("bandwidth", bandwidth)
+    return np.exp(-_squared_distances(a, b) / (2.0 * sigma2))

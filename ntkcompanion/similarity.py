@@ -38,13 +38,15 @@ Example:
     >>> subspace_overlap(psi_a, psi_b)                                                 # O_20(A, B)
 """
 
+import itertools
 import numpy as np
 
 from ntkcompanion import validate
 from ntkcompanion.dynamics import similarity as kernel_similarity
 
 __all__ = ["feature_agreement", "agreement_matrix", "eigenfunctions", "orthonormal_basis", "principal_angles",
-           "subspace_overlap", "overlap_curve", "chance_overlap", "kernel_similarity"]
+           "subspace_overlap", "overlap_curve", "chance_overlap", "kernel_similarity", "top_eigenfunctions",
+           "pairwise_overlaps", "overlap_matrix", "overlap_frame"]
 
 _TINY = 1e-12
 
@@ -179,3 +181,52 @@ def chance_overlap(k: int, m: int) -> float:
     if k > m:
         raise ValueError(f"k = {k} is not allowed: expected k at most m = {m}.")
     return k / m
+
+
+# --- Several kernels on the same images (``consistency`` builds them) ------------------------------
+
+
+def top_eigenfunctions(spectra: dict, k: int) -> dict:
+    """``{name: (m, k)}`` top-k eigenfunction values of every kernel in ``spectra``.
+
+    ``spectra``: ``{name: decomposition.Decomposition}`` whose test rows ``k_test_train`` ``(m, n)`` are
+    the kernel rows of the comparison inputs (``consistency.ntk_spectra``).
+
+    ``k`` must not exceed the resolved eigenvalues of any kernel (the caller takes the smallest count).
+    """
+    short = {name: int(s.resolved.sum()) for name, s in spectra.items() if s.resolved.sum() < k}
+    if short:
+        raise ValueError(f"k = {k} is not allowed: these kernels resolve fewer eigenvalues: {short}.")
+    return {name: eigenfunctions(s.k_test_train, s.eigenvalues, s.eigenvectors, k) for name, s in spectra.items()}
+
+
+def pairwise_overlaps(psi: dict, ks) -> dict:
+    r""":math:`O_k` for every pair of kernels in ``psi`` (``{name: (m, K)}``) and every ``k`` in ``ks``.
+
+    Returns:
+      ``{(a, b): (len(ks),) array}`` for each unordered pair, in the order of ``psi``.
+    """
+    return {(a, b): overlap_curve(psi[a], psi[b], ks) for a, b in itertools.combinations(psi, 2)}
+
+
+def overlap_matrix(psi: dict) -> np.ndarray:
+    r"""``(K, K)`` matrix of :math:`O_k` between every pair of the ``K`` kernels in ``psi`` (``{name: (m, k)}``)."""
+    names = list(psi)
+    return np.array([[subspace_overlap(psi[a], psi[b]) for b in names] for a in names])
+
+
+def overlap_frame(psi: dict, ks, *, among=None):
+    r"""Long table (``pair``, ``k``, ``overlap``) of :math:`O_k` curves, for plotting.
+
+    Args:
+      psi: ``{name: (m, K)}`` eigenfunction values.
+      ks: integers in [1, K].
+      among: names whose pairs are shown (default all); each kernel outside ``among`` is paired
+        with the first name of ``among`` only, so baselines appear once each.
+    """
+    import pandas as pd  # only the notebooks' tables need pandas
+
+    among = list(psi) if among is None else list(among)
+    pairs = list(itertools.combinations(among, 2)) + [(among[0], b) for b in psi if b not in among]
+    return pd.concat([pd.DataFrame({"pair": f"{a} / {b}", "k": list(ks), "overlap": overlap_curve(psi[a], psi[b], ks)})
+                      for a, b in pairs], ignore_index=True)

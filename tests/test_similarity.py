@@ -90,3 +90,48 @@ def test_eigenfunctions_extend_eigenvectors(rng):
     np.testing.assert_allclose(similarity.overlap_curve(psi, psi2, [1, 3, 5]), 1.0)
     with pytest.raises(ValueError):
         similarity.eigenfunctions(k, lam, v, 16)
+
+
+# --- baseline kernels and spectra (section 6) ------------------------------------------------------
+
+from ntkcompanion import consistency, kernels  # noqa: E402
+
+
+def test_average_pool_means_blocks_and_names_the_parameter():
+    x = np.arange(2 * 4 * 4 * 1, dtype=np.float32).reshape(2, 4, 4, 1)
+    pooled = kernels.average_pool(x, 2)
+    assert pooled.shape == (2, 2, 2, 1)
+    assert pooled[0, 0, 0, 0] == np.mean([0, 1, 4, 5])
+    with pytest.raises(ValueError, match="DOWNSAMPLE"):
+        kernels.average_pool(x, 8)
+
+
+def test_baseline_grams_are_the_textbook_kernels():
+    rng = np.random.default_rng(0)
+    x = rng.random((6, 3, 3, 1))
+    d = x.reshape(6, -1)
+    np.testing.assert_allclose(kernels.baseline_gram("linear", x), d @ d.T / 9)
+    sq = ((d[:, None] - d[None]) ** 2).sum(-1)
+    sigma2 = np.median(sq[np.triu_indices(6, 1)])
+    assert np.isclose(kernels.median_bandwidth(x), sigma2)
+    np.testing.assert_allclose(kernels.baseline_gram("rbf", x), np.exp(-sq / (2 * sigma2)), atol=1e-12)
+    with pytest.raises(ValueError, match="name"):
+        kernels.baseline_gram("cosine", x)
+
+
+def test_baseline_spectra_and_overlaps_on_shared_images():
+    rng = np.random.default_rng(1)
+    x_train, x_compare = rng.random((12, 4, 4, 1)), rng.random((8, 4, 4, 1))
+    spectra = consistency.baseline_spectra(x_train, x_compare)
+    assert set(spectra) == {"linear", "rbf", "nngp"}
+    psi = similarity.top_eigenfunctions(spectra, 3)
+    assert all(v.shape == (8, 3) for v in psi.values())
+    matrix = similarity.overlap_matrix(psi)
+    np.testing.assert_allclose(np.diag(matrix), 1.0)
+    np.testing.assert_allclose(matrix, matrix.T)
+    frame = similarity.overlap_frame(psi, [1, 2, 3], among=["linear", "rbf"])
+    assert sorted(frame["pair"].unique()) == ["linear / nngp", "linear / rbf"]
+    with pytest.raises(ValueError, match="k = 99"):
+        similarity.top_eigenfunctions(spectra, 99)
+    phi = consistency.feature_values(spectra["linear"], np.sign(rng.normal(size=12)), 4)
+    assert phi.shape == (8, 4)

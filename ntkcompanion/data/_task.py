@@ -56,6 +56,11 @@ class Task:
     def n_test(self) -> int:
         return len(self.labels_test)
 
+    @property
+    def title(self) -> str:
+        """The task in words: ``"airplane vs automobile"`` for two classes, ``"10-class"`` otherwise."""
+        return " vs ".join(self.class_names) if self.is_binary else f"{self.n_classes}-class"
+
     def __repr__(self) -> str:
         return (f"Task(dataset={self.dataset!r}, class_names={self.class_names}, "
                 f"n_train={self.n_train}, n_test={self.n_test}, "

@@ -6,6 +6,7 @@ Jacobians hold ``block × parameters`` floats, so it is computed in blocks of
 and the ``N_TRAIN × N_TRAIN`` Gram matrices.
 """
 
+from ntkcompanion.architectures import MYRTLE_LAYERS
 from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
@@ -25,7 +26,7 @@ PARAMETERS = [
     Param("N_KERNEL", "int", "images on which the empirical and analytic NTK are compared (at most N_TRAIN)",
           unit="images", low=2, high=c.MAX_IMAGES, default=16),
     Param("N_SEEDS", "int", "random initialisations per width", low=1, high=c.MAX_SEEDS, default=2),
-    c.block("BATCH_SIZE", 64, "block size of the analytic kernels and the empirical NTK: bounds memory"),
+    c.block("BATCH_SIZE", 64, "block size of the analytic kernels; the empirical NTK uses the largest block up to it that fits in memory"),
     c.seed(),
     c.output_dir(SECTION),
 ]
@@ -93,10 +94,34 @@ def peak_memory_bytes(p) -> float:
     return m.peak(memory(p))[0]
 
 
+def forward_flops(architecture: str, depth: int, width: int, shape) -> float:
+    """FLOPs of one forward pass of one image: ``2 · (spatial positions) · (weights)`` per layer."""
+    h, w, c = shape
+    if architecture == "fc":
+        return 2.0 * m.n_params("fc", depth, width, shape)
+    if architecture == "conv":
+        return 2.0 * h * w * (m.n_params("conv", depth, width, shape) - (h * w * width + 1)) + 2.0 * h * w * width
+    total, c_in = 0.0, c
+    for block, count in enumerate(MYRTLE_LAYERS.get(depth, MYRTLE_LAYERS[10])):
+        positions = (h // 2 ** block) * (w // 2 ** block)  # an AvgPool halves the resolution between blocks
+        for _ in range(count):
+            total += 2.0 * positions * 9 * c_in * width
+            c_in = width
+    return total + 2.0 * width
+
+
+def empirical_flops(architecture: str, depth: int, width: int, shape, *, n: int, seeds: int) -> float:
+    """Work of the empirical NTK on ``n`` images, ``seeds`` times: the Jacobians (a forward and a
+    backward pass per image, ``3 ×`` forward) and their contraction ``J Jᵀ`` (``2 n² P``)."""
+    params = m.n_params(architecture, depth, width, shape)
+    return seeds * (3.0 * n * forward_flops(architecture, depth, width, shape) + 2.0 * n * n * params)
+
+
 def flops(p) -> float:
+    """Analytic Gram matrices, the empirical NTK at every width, and the solves and eigendecompositions."""
     shape = c.image_shape(p)
     n, nt = p["N_TRAIN"], p["N_TEST"]
     kernels = sum(m.kernel_flops(a, p["DEPTH"], shape, n + nt, n) for a in p["ARCHITECTURES"])
-    empirical = sum(2.0 * p["N_SEEDS"] * p["N_KERNEL"] ** 2 * m.n_params(a, p["DEPTH"], w, shape)
+    empirical = sum(empirical_flops(a, p["DEPTH"], w, shape, n=p["N_KERNEL"], seeds=p["N_SEEDS"])
                     for a in p["ARCHITECTURES"] for w in p["WIDTHS"])
     return kernels + empirical + 3 * len(p["ARCHITECTURES"]) * float(n) ** 3

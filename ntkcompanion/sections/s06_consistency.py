@@ -2,7 +2,7 @@
 
 Largest allocations: one block of the Myrtle kernel (``MYRTLE_BATCH_SIZE`` squared pairs of
 full spatial covariances), each kernel's Gram matrices and eigenvectors, and the kernel rows of
-``FEATURE_CHUNK`` features attacked at once.
+``FEATURE_CHUNK`` features attacked on ``POINT_CHUNK`` test points at once.
 """
 
 from ntkcompanion.parameters import Param, at_most, fail
@@ -11,34 +11,40 @@ from ntkcompanion.sections import _memory as m
 
 SECTION = "06_consistency"
 DOWNSAMPLES = (1, 2, 4)
+# The baseline kernels (linear, RBF, NNGP) compared with the NTKs: three more spectra.
+N_BASELINES = 3
 
 PARAMETERS = [
     c.dataset(),
     c.classes(),
-    c.n_train(default=30, meaning="training images, which is also the number of eigen-features of each kernel"),
-    c.n_test(default=20, low=2, meaning="test images on which features are compared, and usefulness and "
-             "robustness measured"),
+    c.n_train(default=20, meaning="training images, which is also the number of eigen-features of each kernel"),
+    c.n_test(default=24, low=2, meaning="test images on which usefulness and robustness are measured"),
+    Param("N_COMPARE", "int", "the first N_COMPARE test images, on which the kernels' eigenfunctions are compared "
+          "(at most N_TEST)", unit="images", low=2, high=c.MAX_IMAGES, default=12),
     Param("DOWNSAMPLE", "choice", "images average-pooled by this factor before every kernel", choices=DOWNSAMPLES,
           default=4),
-    c.architectures(default=("fc", "conv", "myrtle"), meaning="the kernels compared (at least two different ones)"),
+    c.architectures(default=("fc", "conv", "myrtle"), meaning="the NTKs compared (at least two different ones)"),
     Param("DEPTHS", "list", "one per architecture: hidden layers for fc and conv; myrtle takes 5, 7 or 10",
           item=Param("depth", "int", "", low=1, high=64), max_len=len(c.ARCHITECTURES) * 4, default=[1, 1, 5]),
-    Param("ATTACK_EVERY", "list", "one per architecture: FGSM attacks every this-many-th feature, 0 for none",
-          item=Param("every", "int", "", low=0, high=c.MAX_IMAGES), max_len=len(c.ARCHITECTURES) * 4,
-          default=[1, 1, 3]),
+    Param("ATTACKED", "list", "one per architecture: whether its features are attacked (robustness profile)",
+          item=Param("attacked", "bool", ""), max_len=len(c.ARCHITECTURES) * 4, default=[True, True, True]),
     c.eps(),
-    c.block("FEATURE_CHUNK", 32, "features attacked per batch: bounds memory"),
-    c.fraction("USEFUL_MARGIN", 0.05, "useful: clean accuracy above the majority-class rate plus this margin"),
-    c.fraction("NON_ROBUST_MAX", 0.05, "non-robust: accuracy under attack at most this"),
+    c.attack_steps(default=0, low=0, meaning="PGD iterations, or 0 for FGSM (one step of size EPS)"),
+    c.attack_step_size(),
+    Param("N_LEADING", "int", "leading features (largest eigenvalues) attacked exactly", low=0,
+          high=c.MAX_IMAGES, default=3),
+    Param("N_SAMPLED", "int", "strata of the remaining resolved features, one feature attacked from each "
+          "(seeded by SEED)", low=0, high=c.MAX_IMAGES, default=3),
+    c.block("FEATURE_CHUNK", 16, "features attacked per batch: bounds memory"),
+    c.block("POINT_CHUNK", 1000, "test points attacked per batch: bounds memory (keep it small for myrtle on "
+            "large images)"),
     c.fraction("RCOND", 1e-5, "features with eigenvalue below RCOND times the largest are unresolved"),
-    Param("TOP_K", "int", "k of the headline top-k eigenspace overlap (below N_TRAIN and N_TEST)", low=1,
-          high=c.MAX_IMAGES, default=5),
-    c.fraction("CONSISTENT_MIN", 0.5, "claim 4 holds if every pair of kernels shares more than this fraction of "
-               "the top-k eigenspace"),
+    Param("TOP_K", "int", "k of the top-k eigenspace overlap (below N_TRAIN, at most N_COMPARE / 2)", low=1,
+          high=c.MAX_IMAGES, default=4),
     Param("N_AGREEMENT", "int", "eigen-indices shown in the index-by-index agreement heatmap (at most N_TRAIN)",
-          low=2, high=100, default=20),
+          low=2, high=100, default=12),
     Param("N_BINS", "int", "bins of eigen-indices for the profile curves (at most N_TRAIN)", low=1, high=100,
-          default=6),
+          default=3),
     c.block("BATCH_SIZE", 64, "kernel block size for fc and conv: bounds memory"),
     c.block("MYRTLE_BATCH_SIZE", 16, "kernel block size for myrtle (full spatial covariances: keep it small, 4 to "
             "16)"),
@@ -49,7 +55,7 @@ PARAMETERS = [
 
 def _check_lists(p):
     n = len(p["ARCHITECTURES"])
-    for name in ("DEPTHS", "ATTACK_EVERY"):
+    for name in ("DEPTHS", "ATTACKED"):
         if len(p[name]) != n:
             fail(name, p[name], f"a list with one entry per architecture ({n})")
     kernels = list(zip(p["ARCHITECTURES"], p["DEPTHS"]))
@@ -59,9 +65,25 @@ def _check_lists(p):
 
 
 def _check_top_k(p):
-    limit = min(p["N_TRAIN"], p["N_TEST"]) - 1
+    limit = min(p["N_TRAIN"] - 1, p["N_COMPARE"] // 2)
     if p["TOP_K"] > limit:
-        fail("TOP_K", p["TOP_K"], f"at most min(N_TRAIN, N_TEST) - 1 = {limit}")
+        fail("TOP_K", p["TOP_K"], f"at most min(N_TRAIN - 1, N_COMPARE // 2) = {limit} (the agreement's bootstrap "
+             "needs at least two test images per eigenfunction)")
+
+
+def _check_attacks(p):
+    if sum(bool(a) for a in p["ATTACKED"]) < 2:
+        fail("ATTACKED", p["ATTACKED"], "at least two true entries: robustness profiles are compared between kernels")
+    if p["N_LEADING"] + p["N_SAMPLED"] < 1:
+        fail("N_LEADING", p["N_LEADING"], "N_LEADING + N_SAMPLED ≥ 1 (features to attack)")
+
+
+def _check_pool(p):
+    h, w, _ = c.image_shape(p)
+    side = min(h, w) // p["DOWNSAMPLE"]
+    if any(a == "myrtle" for a in p["ARCHITECTURES"]) and side < 4:
+        fail("DOWNSAMPLE", p["DOWNSAMPLE"], f"a factor leaving at least 4 pixels a side for myrtle's two 2x2 "
+             f"poolings (images are {h}x{w})")
 
 
 CHECKS = [
@@ -69,9 +91,12 @@ CHECKS = [
     c.check_classes(),
     c.check_available("N_TRAIN", "train"),
     c.check_available("N_TEST", "test"),
+    at_most("N_COMPARE", "N_TEST"),
     _check_lists,
     c.check_depth("ARCHITECTURES", "DEPTHS"),
     _check_top_k,
+    _check_attacks,
+    _check_pool,
     at_most("N_AGREEMENT", "N_TRAIN"),
     at_most("N_BINS", "N_TRAIN"),
 ]
@@ -83,22 +108,25 @@ def _shape(p):
     return (h // s, w // s, ch)
 
 
+def _attacked_features(p) -> int:
+    return min(p["N_TRAIN"], p["N_LEADING"] + p["N_SAMPLED"])
+
+
 def memory(p) -> list:
-    shape, n, nt, k = _shape(p), p["N_TRAIN"], p["N_TEST"], c.n_outputs(p)
-    kernels = len(p["ARCHITECTURES"])
+    shape, n, nc, k = _shape(p), p["N_TRAIN"], p["N_COMPARE"], c.n_outputs(p)
+    kernels = len(p["ARCHITECTURES"]) + N_BASELINES
     out = [m.Allocation("every kernel's Gram matrices, eigenvectors and feature coefficients",
-                        kernels * m.F64 * n * (3 * n + nt + n * k), ("N_TRAIN", "N_TEST"), kept=True, host=True)]
-    for a, every in zip(p["ARCHITECTURES"], p["ATTACK_EVERY"]):
+                        kernels * m.F64 * n * (3 * n + nc + n * k), ("N_TRAIN", "N_COMPARE"), kept=True, host=True)]
+    chunk = min(p["FEATURE_CHUNK"], _attacked_features(p))
+    for a, attacked in zip(p["ARCHITECTURES"], p["ATTACKED"]):
         knob = "MYRTLE_BATCH_SIZE" if a == "myrtle" else "BATCH_SIZE"
-        block = p[knob]
-        out.append(m.Allocation(f"one block of the {a} kernel", m.gram(n + nt, n) +
-                                m.analytic_block(a, shape, block, n + nt, n), (knob,)))
-        if every:
-            models = -(-n // every)
-            out.append(m.Allocation(f"the {a} kernel rows of {min(p['FEATURE_CHUNK'], models)} attacked features "
-                                    "(or raise its ATTACK_EVERY, 0 for none, or DOWNSAMPLE)",
-                                    m.kernel_rows(a, shape, min(p["FEATURE_CHUNK"], models) * nt, n),
-                                    ("FEATURE_CHUNK", "N_TEST")))
+        out.append(m.Allocation(f"one block of the {a} kernel", m.gram(n + nc, n) +
+                                m.analytic_block(a, shape, p[knob], n + nc, n), (knob,)))
+        if attacked:
+            points = min(p["POINT_CHUNK"], p["N_TEST"])
+            out.append(m.Allocation(f"the {a} kernel rows of {chunk} attacked features on {points} test points "
+                                    "(or set its ATTACKED entry to false, or raise DOWNSAMPLE)",
+                                    m.kernel_rows(a, shape, chunk * points, n), ("FEATURE_CHUNK", "POINT_CHUNK")))
     return out
 
 
@@ -107,10 +135,11 @@ def peak_memory_bytes(p) -> float:
 
 
 def flops(p) -> float:
-    shape, n, nt = _shape(p), p["N_TRAIN"], p["N_TEST"]
+    shape, n, nc, nt = _shape(p), p["N_TRAIN"], p["N_COMPARE"], p["N_TEST"]
+    steps = max(1, p["ATTACK_STEPS"])
     total = 0.0
-    for a, d, every in zip(p["ARCHITECTURES"], p["DEPTHS"], p["ATTACK_EVERY"]):
-        total += m.kernel_flops(a, d, shape, n + nt, n) + 3.0 * n ** 3
-        if every:
-            total += -(-n // every) * 3 * m.kernel_flops(a, d, shape, nt, n)
+    for a, d, attacked in zip(p["ARCHITECTURES"], p["DEPTHS"], p["ATTACKED"]):
+        total += m.kernel_flops(a, d, shape, n + nc, n) + 3.0 * n ** 3
+        if attacked:
+            total += _attacked_features(p) * (steps + 1) * 3 * m.kernel_flops(a, d, shape, nt, n)
     return total

@@ -1,11 +1,11 @@
-"""Section 7, seeing features: pictures of useful non-robust eigen-features, on a binary and a multi-class task.
+"""Section 7, seeing features: confirmed useful non-robust eigen-features pictured, on a binary and a multi-class task.
 
 Largest allocations: per task, the ``N_TRAIN × N_TRAIN`` Gram matrix, its eigenvectors and
 the feature coefficients (times the classes for the multi-class task), and the kernel rows
 of ``FEATURE_CHUNK`` features attacked at once.
 """
 
-from ntkcompanion.parameters import Param, at_most
+from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
@@ -17,26 +17,34 @@ PARAMETERS = [
               allow_empty=False),
     c.classes("MULTI_CLASSES", (), meaning="the multi-class task: [] for all classes, or three or more classes"),
     c.n_train(default=60, meaning="training images per task, which is also the number of eigen-features"),
-    c.n_test(default=40, meaning="test images per task on which usefulness and robustness are measured"),
+    c.n_test(default=40, low=4, meaning="test images per task: half select features, half confirm them"),
     c.architecture(),
     c.depth(),
     c.eps(),
     c.attack_step_size(),
-    c.attack_steps(low=0, meaning="PGD iterations, or 0 to run FGSM only"),
-    Param("PGD_EVERY", "int", "PGD attacks every this-many-th feature by eigen-index; FGSM attacks all", low=1,
-          high=c.MAX_IMAGES, default=1),
+    c.attack_steps(low=0, meaning="PGD iterations, or 0 for FGSM (one step of size EPS)"),
+    Param("N_LEADING", "int", "leading features (largest eigenvalues) attacked exactly", low=0, high=c.MAX_IMAGES,
+          default=10),
+    Param("N_SAMPLED", "int", "strata of the remaining resolved features, one feature attacked from each "
+          "(seeded by SEED)", low=0, high=c.MAX_IMAGES, default=10),
+    Param("N_PERMUTATIONS", "int", "label permutations (training and test labels together) of the null", low=1, high=10_000,
+          default=20),
     c.block("FEATURE_CHUNK", 32, "features attacked per batch: bounds memory"),
-    c.fraction("USEFUL_MARGIN", 0.05, "useful: clean accuracy above the majority-class rate plus this margin"),
-    c.fraction("NON_ROBUST_MAX", 0.05, "non-robust: accuracy under attack at most this"),
     c.fraction("RCOND", 1e-5, "features with eigenvalue below RCOND times the largest are unresolved"),
     Param("N_IMAGES", "int", "test images pictured with their adversarial versions (at most N_TEST)",
           unit="images", low=1, high=16, default=3),
-    Param("N_GALLERY", "int", "most useful non-robust features in the gallery (at most N_TRAIN)", low=1, high=64,
-          default=10),
+    Param("N_GALLERY", "int", "confirmed useful non-robust features in the gallery, at most (at most N_TRAIN)",
+          low=1, high=64, default=10),
     c.block("BATCH_SIZE", 128, "kernel block size: bounds memory"),
     c.seed(),
     c.output_dir(SECTION),
 ]
+
+
+def _check_attacks(p):
+    if p["N_LEADING"] + p["N_SAMPLED"] < 1:
+        fail("N_LEADING", p["N_LEADING"], "N_LEADING + N_SAMPLED ≥ 1 (features to attack)")
+
 
 CHECKS = [
     c.check_dataset,
@@ -47,16 +55,21 @@ CHECKS = [
     c.check_available("N_TRAIN", "train", "MULTI_CLASSES"),
     c.check_available("N_TEST", "test", "MULTI_CLASSES"),
     c.check_depth(),
+    _check_attacks,
     at_most("N_IMAGES", "N_TEST"),
     at_most("N_GALLERY", "N_TRAIN"),
 ]
+
+
+def _attacked(p) -> int:
+    return min(p["N_TRAIN"], p["N_LEADING"] + p["N_SAMPLED"])
 
 
 def memory(p) -> list:
     out = []
     for name in ("BINARY_CLASSES", "MULTI_CLASSES"):
         out += c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                                n_test=p["N_TEST"], outputs=c.n_outputs(p, name), n_models=p["N_TRAIN"],
+                                n_test=p["N_TEST"], outputs=c.n_outputs(p, name), n_models=_attacked(p),
                                 chunk=p["FEATURE_CHUNK"])
     return out
 
@@ -66,10 +79,6 @@ def peak_memory_bytes(p) -> float:
 
 
 def flops(p) -> float:
-    n = p["N_TRAIN"]
-    pgd_models = -(-n // p["PGD_EVERY"]) if p["ATTACK_STEPS"] else 0
-    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=n,
+    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
                   n_test=p["N_TEST"])
-    one_task = (c.feature_flops(p, **common, n_models=n, steps=1)
-                + c.feature_flops(p, **common, n_models=pgd_models, steps=p["ATTACK_STEPS"]))
-    return 2 * one_task
+    return 2 * c.feature_flops(p, **common, n_models=_attacked(p), steps=max(1, p["ATTACK_STEPS"]) + 1)
