@@ -38,10 +38,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkcompanion import labels, losses, validate
+from ntkcompanion import kernels, labels, losses, predictor, progress, validate
 
 __all__ = ["NORMS", "KINDS", "fgsm", "pgd", "random_sign", "accuracy", "correct", "predicted_labels", "sweep", "Sweep",
-           "step_direction", "project"]
+           "step_direction", "project", "KernelSweep", "kernel_sweeps"]
 
 NORMS = ("linf", "l2")
 _TINY = 1e-12
@@ -369,3 +369,76 @@ def sweep(logits_fn, x, y, eps, *, steps: int, step_size: float, step_at: float 
             if keep is not None and e == keep:
                 kept[kind] = moved
     return Sweep(grid, out, kept)
+
+
+@dataclasses.dataclass(frozen=True)
+class KernelSweep:
+    r"""A kernel predictor fitted on one task, and its :class:`Sweep` on that task's test images.
+
+    Attributes:
+      predict_fn: ``x (n, h, w, c) -> (n,)`` or ``(n, k)``, the infinite-width predictor
+        :math:`f_\infty(x) = \Theta(x, X)\,\alpha` (``predictor.fit``).
+      sweep: its per-point correctness under each attack at every budget.
+    """
+
+    predict_fn: object
+    sweep: Sweep
+
+    def examples(self, x, n: int, kind: str = "PGD"):
+        """The first ``n`` perturbed inputs of ``kind`` at the kept budget and the predictor's labels.
+
+        Args:
+          x: ``(n_test, h, w, c)`` the clean inputs the sweep attacked, in the same order.
+          n: how many, from the first.
+          kind: a kind kept by the sweep (``sweep(..., keep=...)``).
+
+        Returns:
+          ``(x_adv (n, h, w, c), clean labels (n,), adversarial labels (n,))``, labels as class indices.
+        """
+        if kind not in self.sweep.adversarial:
+            raise ValueError(f"kind = {kind!r} is not allowed: the sweep kept {sorted(self.sweep.adversarial)} "
+                             "(pass keep= to sweep to keep the perturbed inputs).")
+        x_adv = self.sweep.adversarial[kind][:n]
+        return x_adv, predicted_labels(self.predict_fn, x[:n]), predicted_labels(self.predict_fn, x_adv)
+
+
+def kernel_sweeps(tasks: dict, architectures: dict, eps, *, depth: int, batch_size: int | None = None,
+                  **options) -> dict:
+    r"""The training-free attack: fit each kernel predictor in closed form, then :func:`sweep` it.
+
+    For each task and each architecture listed for it, the kernel predictor
+
+    .. math::
+        f_\infty(x) = \Theta(x, X)\,\Theta(X, X)^{-1} Y
+
+    is fitted from the training Gram matrix (``kernels.gram``, content-addressed cache) with the
+    kernel function of ``kernels.kernel_fn`` (the closed form for FC nets, faster inside the attack
+    loops), and its test images are attacked at every budget of ``eps``; :math:`\alpha =
+    \Theta(X, X)^{-1} Y` stays fixed, so the attacks differentiate :math:`\Theta(x, X)` only.
+
+    Args:
+      tasks: ``{name: data.Task}`` with ``x_train (n, h, w, c)``, ``y_train`` (``(n,)`` ±1 or
+        ``(n, k)`` one-hot), ``x_test (m, h, w, c)`` and ``y_test``.
+      architectures: ``{task name: [architecture, ...]}``, the kernels attacked on each task
+        (``"fc"``, ``"conv"``, ``"myrtle"``); an empty list skips the task.
+      eps: the budgets of the grid (as in :func:`sweep`).
+      depth: hidden layers of every kernel (Myrtle: 5, 7 or 10).
+      batch_size: block size of the Gram matrices and test images per attack call: bounds memory.
+      **options: passed to :func:`sweep` (``steps``, ``step_size``, ``step_at``, ``norm``, ``seed``,
+        ``keep``, ``kinds``).
+
+    Returns:
+      ``{task name: {architecture: KernelSweep}}``, in the order of ``architectures``.
+    """
+    unknown = sorted(set(architectures) - set(tasks))
+    if unknown:
+        raise ValueError(f"architectures names the tasks {unknown}, which are not among the tasks "
+                         f"{sorted(tasks)}.")
+    runs = [(name, a) for name, archs in architectures.items() for a in archs]
+    out = {name: {} for name, archs in architectures.items() if archs}
+    for name, a in progress.bar(runs, desc="attack sweeps"):
+        t = tasks[name]
+        gram = kernels.gram(t.x_train, None, a, depth, batch_size=batch_size)
+        fn = predictor.fit(kernels.kernel_fn(a, depth), t.x_train, t.y_train, k_train_train=gram)
+        out[name][a] = KernelSweep(fn, sweep(fn, t.x_test, t.y_test, eps, batch_size=batch_size, **options))
+    return out

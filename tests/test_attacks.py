@@ -277,3 +277,157 @@ def test_sweep_matches_the_single_attacks_and_the_noise_control():
         attacks.sweep(predict_fn, x, y, [0.1], kinds=("CW",), steps=1, step_size=0.1)
     with pytest.raises(ValueError, match="keep"):
         attacks.sweep(predict_fn, x, y, [0.1], steps=1, step_size=0.1, keep=0.3)
+
+
+# --- The training-free attack of section 2: fit and sweep per task and kernel, and its tables ---
+
+import json  # noqa: E402
+import re  # noqa: E402
+from pathlib import Path  # noqa: E402
+from types import SimpleNamespace  # noqa: E402
+
+import ntkcompanion.evidence as ev  # noqa: E402
+from ntkcompanion import kernels, record  # noqa: E402
+from ntkcompanion.sections import s02_training_free_attacks as s02  # noqa: E402
+
+
+def pooled_task(labels):
+    x_train, y_train, x_test, y_test = task(labels)
+    return SimpleNamespace(x_train=x_train, y_train=y_train, x_test=x_test, y_test=y_test)
+
+
+SWEEP = {"steps": 3, "step_size": 0.05, "step_at": 0.1, "keep": 0.1, "seed": 0}
+
+
+def test_kernel_sweeps_fit_each_kernel_and_sweep_it_like_the_single_calls(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    tasks = {"binary": pooled_task("binary"), "all classes": pooled_task("onehot")}
+    fits = attacks.kernel_sweeps(tasks, {"binary": ["fc"], "all classes": ["fc"]}, [0.0, 0.1], depth=1,
+                                 batch_size=5, **SWEEP)
+    assert list(fits) == ["binary", "all classes"] and all(list(f) == ["fc"] for f in fits.values())
+    assert fits["all classes"]["fc"].sweep.correct["PGD"].shape == (2, len(tasks["all classes"].x_test))
+    for name, t in [("binary", tasks["binary"])]:
+        # The same predictor fitted without the cache, swept alone.
+        direct = predictor.fit(kernels.kernel_fn("fc", 1), t.x_train, t.y_train,
+                               k_train_train=kernels.gram(t.x_train, None, "fc", 1, cache=False))
+        alone = attacks.sweep(direct, t.x_test, t.y_test, [0.0, 0.1], **SWEEP)
+        got = fits[name]["fc"]
+        np.testing.assert_allclose(np.asarray(got.predict_fn(t.x_test)), np.asarray(direct(t.x_test)),
+                                   rtol=1e-3, atol=1e-3)  # float32 solves
+        for kind in attacks.KINDS:
+            assert (got.sweep.correct[kind] == alone.correct[kind]).mean() >= 0.9  # float32 ties may flip
+        # the clean row is the predictor's own correctness on the test images
+        np.testing.assert_array_equal(got.sweep.correct["PGD"][0], attacks.correct(direct, t.x_test, t.y_test))
+
+
+def test_kernel_sweeps_skip_empty_lists_and_reject_unknown_tasks(tmp_path, monkeypatch):
+    monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    tasks = {"binary": pooled_task("binary")}
+    fits = attacks.kernel_sweeps(tasks, {"binary": []}, [0.0, 0.1], depth=1, **SWEEP)
+    assert fits == {}
+    with pytest.raises(ValueError, match="'other'"):
+        attacks.kernel_sweeps(tasks, {"other": ["fc"]}, [0.0, 0.1], depth=1, **SWEEP)
+
+
+def test_kernel_sweep_examples_are_the_kept_images_and_their_predicted_labels():
+    x_train, y_train, x_test, y_test = task("onehot")
+    fn = model("kernel", "onehot")
+    kept = attacks.sweep(fn, x_test, y_test, [0.0, 0.1], **SWEEP)
+    fit = attacks.KernelSweep(fn, kept)
+    x_adv, clean, adv = fit.examples(x_test, 4)
+    np.testing.assert_array_equal(x_adv, kept.adversarial["PGD"][:4])
+    scores = np.asarray(fn(x_test[:4]))
+    np.testing.assert_array_equal(clean, scores.argmax(axis=1))
+    assert adv.shape == (4,) and set(adv) <= {0, 1, 2}
+    with pytest.raises(ValueError, match="keep="):
+        attacks.KernelSweep(fn, attacks.Sweep(kept.eps, kept.correct, {})).examples(x_test, 4)
+
+
+# Planted sweeps: PGD right on 4, 2, 0 of 4 points at ε = 0, 0.1, 0.2 (halves exactly at 0.1);
+# noise always right (never halves).
+PLANTED_EPS = np.array([0.0, 0.1, 0.2])
+PLANTED = {"PGD": np.array([[1, 1, 1, 1], [1, 1, 0, 0], [0, 0, 0, 0]], np.uint8),
+           "FGSM": np.array([[1, 1, 1, 1], [1, 1, 1, 0], [1, 0, 0, 0]], np.uint8),
+           "noise": np.ones((3, 4), np.uint8)}
+
+
+def planted_run(multi=("fc",), architectures=("fc", "conv")):
+    def fake_task(names):
+        return SimpleNamespace(class_names=names, n_train=10, n_test=4, labels_test=np.array([0, 1, 0, 1]),
+                               title=" vs ".join(names) if len(names) == 2 else f"{len(names)}-class")
+    tasks = {"binary": fake_task(("3", "5"))}
+    fits = {"binary": {a: SimpleNamespace(sweep=attacks.Sweep(PLANTED_EPS, PLANTED, {})) for a in architectures}}
+    if multi:
+        tasks["all classes"] = fake_task(tuple("0123456789"))
+        fits["all classes"] = {a: SimpleNamespace(sweep=attacks.Sweep(PLANTED_EPS, PLANTED, {})) for a in multi}
+    p = {"EPS": 0.1, "EPS_LIST": [0.2, 0.1], "ARCHITECTURES": list(architectures),
+         "MULTICLASS_ARCHITECTURES": list(multi), "ATTACK_STEPS": 3, "NORM": "linf", "DEPTH": 2,
+         "BATCH_SIZE": 7, "ATTACK_STEP_SIZE": 0.02, "SEED": 0}
+    return p, tasks, fits
+
+
+def test_budget_tables_are_tidy_with_halving_text_and_the_table_at_eps():
+    p, tasks, fits = planted_run()
+    tables = s02.budget_tables(tasks, fits)
+    assert len(tables.curves) == 3 * 3 * 3  # three runs × three kinds × three budgets
+    assert set(tables.curves["task"]) == {"3 vs 5", "10-class"}
+    table = tables.at(0.1)
+    assert list(table.index) == [("3 vs 5", "fc"), ("3 vs 5", "conv"), ("10-class", "fc")]
+    assert (table["at EPS: PGD"] == 0.5).all() and (table["at EPS: noise"] == 1.0).all()
+    assert (table["at EPS: FGSM"] == 0.75).all()
+    assert (table["ε½ [95% CI]: noise"] == "not reached").all()
+    assert all(text.startswith("0.1 [") for text in table["ε½ [95% CI]: PGD"])
+    # FGSM: 1 → 0.75 → 0.25 halves at 0.1 + 0.1 · (0.75 − 0.5) / (0.75 − 0.25) = 0.15
+    assert tables.half_text("FGSM")["3 vs 5", "fc"].startswith("0.15 [")
+
+
+def test_report_values_glue_every_name_the_page_cites():
+    p, tasks, fits = planted_run()
+    tables = s02.budget_tables(tasks, fits)
+    inputs = (PLANTED_EPS, PLANTED["PGD"], PLANTED["noise"], tasks["binary"].labels_test)
+    verdict = ev.claims.claim1(*inputs, n_boot=200)
+    metrics, glue = s02.report_values(p, tasks, tables, verdict, [])
+    notebook = json.loads((Path(__file__).parents[1] / "notebooks" / "02_training_free_attacks.ipynb").read_text())
+    prose = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
+    cited = {m.split(":")[0] for m in re.findall(r"\{glue:text\}`([^`]+)`", prose)}
+    others = set(record.verdict_glue([verdict])) | set(record.run_glue(1.0))
+    assert cited - others - {"paper_runtime_t4", "paper_runtime_h100", "paper_peak_memory", "paper_colab_note"} \
+        <= set(glue)
+    assert glue["headline_arch"] == "FC" and glue["binary_task"] == "3 vs 5"
+    assert (glue["pgd_acc"], glue["noise_acc"], glue["fgsm_acc"]) == (0.5, 1.0, 0.75)
+    assert glue["halving_phrase"].startswith("halve that accuracy at a budget of ε½ = 0.1 ")
+    assert glue["multi_phrase"].startswith("fc: 0.1 [")
+    assert metrics["accuracy_at_eps"] == {"eps": 0.1, "PGD": 0.5, "FGSM": 0.75, "noise": 1.0}
+    assert set(metrics["tasks"]) == {"binary", "all classes"}
+
+
+def test_report_values_when_pgd_never_halves_and_no_all_class_task():
+    p, tasks, fits = planted_run(multi=())
+    tables = s02.budget_tables(tasks, fits)
+    noise = PLANTED["noise"]
+    verdict = ev.claims.claim1(PLANTED_EPS, noise, noise, tasks["binary"].labels_test, n_boot=200)
+    _, glue = s02.report_values(p, tasks, tables, verdict, [])
+    assert glue["halving_phrase"].startswith("do not halve that accuracy anywhere on the grid (up to ε = 0.2")
+    assert glue["multi_phrase"].startswith("not run")
+
+
+def test_section_two_helpers_follow_the_parameters():
+    p, _, _ = planted_run(multi=())
+    assert s02.kernels_per_task(p) == {"binary": ["fc", "conv"]}
+    assert s02.kernels_per_task(p | {"MULTICLASS_ARCHITECTURES": ["conv"]}) == {"binary": ["fc", "conv"],
+                                                                                  "all classes": ["conv"]}
+    assert s02.budgets(p) == [0.0, 0.1, 0.2]
+    options = s02.sweep_options(p)
+    assert (options["eps"], options["keep"], options["step_at"], options["batch_size"]) == ([0.0, 0.1, 0.2],
+                                                                                             0.1, 0.1, 7)
+    assert s02.headline_architecture(p) == "fc"
+    assert s02.headline_architecture(p | {"ARCHITECTURES": ["conv", "myrtle"]}) == "conv"
+
+
+def test_load_tasks_draws_the_all_class_task_only_when_asked():
+    p = {"DATASET": "mnist_embedded", "CLASSES": [3, 5], "N_TRAIN": 6, "N_TEST": 4, "SEED": 0,
+         "MULTICLASS_ARCHITECTURES": [], "N_TRAIN_MULTI": 20, "N_TEST_MULTI": 10}
+    assert list(s02.load_tasks(p)) == ["binary"]
+    tasks = s02.load_tasks(p | {"MULTICLASS_ARCHITECTURES": ["fc"]})
+    assert tasks["binary"].class_names == ("3", "5") and tasks["binary"].n_test == 4
+    assert tasks["all classes"].n_classes == 10 and tasks["all classes"].y_train.shape == (20, 10)
