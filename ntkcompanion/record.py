@@ -133,7 +133,8 @@ def _ci_text(low, high) -> str:
 
 def verdict_glue(verdicts) -> dict:
     """Glue names and values of each verdict: ``<key>_decision``, ``_estimate``, ``_ci`` (text
-    ``"[low, high]"``), ``_ci_low``, ``_ci_high`` and ``_reason``, where ``<key>`` is the verdict's
+    ``"[low, high]"``), ``_ci_low``, ``_ci_high``, ``_reason``, ``_control`` and ``_control_value``,
+    where ``<key>`` is the verdict's
     ``key`` (e.g. ``claim2_transfer``), or ``claim{n}`` for a verdict without one.
 
     Raises:
@@ -153,7 +154,9 @@ def verdict_glue(verdicts) -> dict:
                 f"{prefix}_ci": _ci_text(low, high),
                 f"{prefix}_ci_low": nan if low is None else float(low),
                 f"{prefix}_ci_high": nan if high is None else float(high),
-                f"{prefix}_reason": v.get("reason", "")}
+                f"{prefix}_reason": v.get("reason", ""),
+                f"{prefix}_control": v.get("control", ""),
+                f"{prefix}_control_value": nan if v.get("control_value") is None else float(v["control_value"])}
     return out
 
 
