@@ -2,11 +2,12 @@ r"""Claim 6's experiment: find useful non-robust eigen-features, confirm them on
 
 Per task (section 7 runs a binary and a multi-class one), :func:`study` decomposes the NTK
 (``decomposition.decompose``), attacks the leading and a stratified sample of the resolved
-features (``feature_attacks``), decides claim 6 by select-then-confirm against a
-label-permutation null (``evidence.claims.claim6``) and marks the features confirmed useful and
-non-robust. The pictures are the input gradients :math:`g_i(x) = \nabla_x L(\phi_i(x), y)`
+features (``feature_attacks``) and, on a binary task, the tail group
+:math:`\sum_{i > k} \phi_i` past the ``k = N_LEADING`` leading features (``Decomposition.head_tail``),
+decides claim 6 by select-then-confirm against label-permutation nulls (``evidence.claims.claim6``:
+a single feature or the tail group) and marks the features confirmed useful and non-robust. The pictures are the input gradients :math:`g_i(x) = \nabla_x L(\phi_i(x), y)`
 (``feature_attacks.input_gradients``): :func:`pictures` at chosen test images for the top, the
-bottom resolved and the confirmed feature, beside the images and their PGD versions against
+bottom resolved and the confirmed feature (and the tail group when it is what is confirmed), beside the images and their PGD versions against
 :math:`f_\infty`; :func:`gallery` for every confirmed feature at one image; :func:`roughness` puts a
 number on them; :func:`summary` gives the section's metrics and glue.
 
@@ -18,12 +19,12 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, kernels, predictor
+from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, features, kernels, predictor
 
 __all__ = ["tasks", "Study", "study", "counts_table", "roles", "pick_images", "pictures", "gallery", "roughness",
-           "summary", "TOP", "BOTTOM", "CONFIRMED"]
+           "candidate", "summary", "tail_k", "TOP", "BOTTOM", "CONFIRMED", "TAIL"]
 
-TOP, BOTTOM, CONFIRMED = "top", "bottom", "confirmed useful, non-robust"
+TOP, BOTTOM, CONFIRMED, TAIL = "top", "bottom", "confirmed useful, non-robust", "tail group, confirmed"
 
 
 def tasks(p) -> dict:
@@ -43,7 +44,9 @@ class Study(NamedTuple):
     Attributes:
       task: the ``data.Task``; dec: its ``decomposition.Decomposition``; sample: ``feature_attacks.FeatureSample``;
       attack: ``"PGD"`` or ``"FGSM"``; classes: ``evidence.FeatureClasses`` of the sampled features;
-      verdict: claim 6's ``Verdict``; confirmed: ``(n_attacked,)`` bool, confirmed useful and non-robust.
+      verdict: claim 6's ``Verdict``; confirmed: ``(n_attacked,)`` bool, confirmed useful and non-robust;
+      tail: ``None`` (multi-class task) or ``{"k", "clean", "robust"}``, the tail group's head size and its
+      ``(n_test,)`` 0/1 correctness, clean and under ``attack``.
     """
 
     task: object
@@ -53,19 +56,47 @@ class Study(NamedTuple):
     classes: object
     verdict: object
     confirmed: np.ndarray
+    tail: dict | None = None
+
+    def tail_confirmed(self) -> bool:
+        """Whether claim 6 is supported by the tail group."""
+        return "tail group" in self.verdict.details.get("confirmed_by", ())
 
     def counts(self) -> dict:
         """The classes' counts, the confirmed count and the decision (one row of the section's table)."""
-        return {**self.classes.counts(), "confirmed_useful_non_robust": int(self.confirmed.sum()),
-                "decision": self.verdict.decision}
+        out = {**self.classes.counts(), "confirmed_useful_non_robust": int(self.confirmed.sum())}
+        if self.tail is not None:
+            out |= {"tail_clean": round(float(self.tail["clean"].mean()), 3),
+                    "tail_robust": round(float(self.tail["robust"].mean()), 3), "tail_confirmed": self.tail_confirmed()}
+        return out | {"decision": self.verdict.decision}
+
+
+def tail_k(p, n_train: int) -> int:
+    r"""The head's size ``k``: the ``N_LEADING`` features attacked one by one (at least 1, at most ``n_train - 1``),
+    so the tail group :math:`\sum_{i > k} \phi_i` is the rest of the spectrum."""
+    return int(min(max(p.N_LEADING, 1), n_train - 1))
+
+
+def _tail_null(dec, task, k: int, n_perm: int, seed: int):
+    """Clean correctness ``(n_perm, n_test)`` of the tail group of label-permuted tasks (training and test labels
+    shuffled together, as in ``decomposition.permuted_task_correctness``) and their test labels ``(n_perm, n_test)``."""
+    rng = np.random.default_rng(seed + 1)
+    out, ys = [], []
+    for _ in range(n_perm):
+        y_tr, y_te = task.y_train[rng.permutation(task.n_train)], task.y_test[rng.permutation(len(task.y_test))]
+        out.append(features.correct(dec.values(dec.head_tail(y_tr, k)[:, 1:]), y_te)[0])
+        ys.append(y_te)
+    return np.stack(out).astype(float), np.stack(ys)
 
 
 def study(task, p) -> Study:
-    r"""Attack a task's sampled eigen-features and decide claim 6 with its label-permutation null.
+    r"""Attack a task's sampled eigen-features (and, for a binary task, the tail group) and decide claim 6.
 
-    The null recomputes the features on ``N_PERMUTATIONS`` tasks whose training *and* test labels
-    are shuffled (``decomposition.permuted_task_correctness``). A feature is confirmed when it is
-    useful on held-out test images (``evidence.confirmed_useful``) and non-robust.
+    The nulls recompute the features and the tail group on ``N_PERMUTATIONS`` tasks whose training *and*
+    test labels are shuffled (``decomposition.permuted_task_correctness``). The tail group
+    :math:`\sum_{i > k} \phi_i` (:func:`tail_k`) is attacked in the same batch as the features. A
+    feature is confirmed when it is useful on held-out test images (``evidence.confirmed_useful``)
+    and non-robust.
 
     Reads ``p.ARCHITECTURE``, ``p.DEPTH``, ``p.BATCH_SIZE``, ``p.RCOND``, ``p.N_LEADING``, ``p.N_SAMPLED``,
     ``p.N_PERMUTATIONS``, ``p.SEED``, ``p.EPS``, ``p.ATTACK_STEPS``, ``p.ATTACK_STEP_SIZE``, ``p.FEATURE_CHUNK``.
@@ -74,17 +105,26 @@ def study(task, p) -> Study:
     sample = feature_attacks.sample_features(dec.resolved, n_leading=p.N_LEADING, n_sampled=p.N_SAMPLED, seed=p.SEED)
     attack, options = feature_attacks.settings(p.EPS, p.ATTACK_STEPS, p.ATTACK_STEP_SIZE,
                                                feature_chunk=p.FEATURE_CHUNK)
-    coef = dec.coefficients(task.y_train, features=list(sample.index))
+    coef, k = dec.coefficients(task.y_train, features=list(sample.index)), tail_k(p, task.n_train)
+    if task.is_binary:  # the tail group as one more column, attacked with the features
+        coef = np.concatenate([coef, dec.head_tail(task.y_train, k)[:, 1:]], axis=1)
     c = feature_attacks.correctness(kernels.kernel_fn(p.ARCHITECTURE, p.DEPTH), task.x_train, coef, task.x_test,
                                     task.y_test, **options)
+    tail, tail_null = None, None
+    if task.is_binary:
+        tail = {"k": k, "clean": np.asarray(c.clean[-1], float), "robust": np.asarray(c.robust[-1], float)}
+        tail_null = _tail_null(dec, task, k, p.N_PERMUTATIONS, p.SEED)
+        c = feature_attacks.Correctness(c.clean[:-1], c.robust[:-1])
     null, y_null = decomposition.permuted_task_correctness(dec, task.y_train, task.y_test, index=sample.index,
                                                            n_perm=p.N_PERMUTATIONS, seed=p.SEED)
     y_null = y_null if task.is_binary else y_null.argmax(-1)
     verdict = evidence.claims.claim6(c.clean, c.robust, task.labels_test, attack=attack, seed=p.SEED,
-                                     null_clean_correct=null, null_labels=y_null)
+                                     null_clean_correct=null, null_labels=y_null, index=sample.index, k=k,
+                                     tail=None if tail is None else (tail["clean"], tail["robust"]),
+                                     tail_null=tail_null)
     classes = evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack)
     confirmed = evidence.confirmed_useful(c.clean, task.labels_test, seed=p.SEED) & classes.non_robust
-    return Study(task, dec, sample, attack, classes, verdict, confirmed)
+    return Study(task, dec, sample, attack, classes, verdict, confirmed, tail)
 
 
 def counts_table(studies: dict):
@@ -95,12 +135,28 @@ def counts_table(studies: dict):
 
 
 def roles(s: Study) -> dict:
-    """Eigen-indices (0-based) pictured: ``TOP`` (index 0), ``BOTTOM`` (last resolved) and, when claim 6 is
-    supported, ``CONFIRMED`` (the verdict's selected feature)."""
+    r"""Eigen-indices (0-based) pictured: ``TOP`` (index 0), ``BOTTOM`` (last resolved) and, when claim 6 is
+    supported, ``CONFIRMED`` (the verdict's selected feature, if it is confirmed) and ``TAIL`` (the head size
+    ``k`` of the tail group :math:`\sum_{i > k} \phi_i`, if it is confirmed): confirmed candidates only."""
     out = {TOP: 0, BOTTOM: int(np.flatnonzero(s.dec.resolved)[-1])}
     if s.verdict.decision == evidence.Decision.SUPPORTED:
-        out[CONFIRMED] = int(s.sample.index[s.verdict.details["feature"]])
+        by = s.verdict.details.get("confirmed_by", ["feature"])  # verdicts without it: a single feature
+        if "feature" in by:
+            out[CONFIRMED] = int(s.sample.index[s.verdict.details["feature"]])
+        if "tail group" in by:
+            out[TAIL] = int(s.verdict.details["tail_group"]["k"])
     return out
+
+
+def _coefficients(s: Study, chosen: dict):
+    """Coefficient columns ``(n_train, m)`` of the pictured roles, in order: features, and the tail group at ``TAIL``."""
+    cols = [s.dec.head_tail(s.task.y_train, i)[:, 1] if role == TAIL
+            else s.dec.coefficients(s.task.y_train, features=[i])[:, 0] for role, i in chosen.items()]
+    return np.stack(cols, axis=1)
+
+
+def _name(role, i) -> str:
+    return f"$\\sum_{{i>{i}}} \\phi_i$" if role == TAIL else f"$\\phi_{{{i + 1}}}$"
 
 
 def pick_images(labels, n: int) -> np.ndarray:
@@ -132,29 +188,32 @@ def pictures(s: Study, p) -> dict:
     x, y = task.x_test[pick], task.y_test[pick]
     f_inf = predictor.fit(kernel_fn, task.x_train, task.y_train, k_train_train=s.dec.k_train_train)
     x_adv = attacks.pgd(f_inf, x, y, eps=p.EPS, step_size=p.ATTACK_STEP_SIZE, steps=max(p.ATTACK_STEPS, 1))
-    coef = s.dec.coefficients(task.y_train, features=list(chosen.values()))
     return dict(images=x, adversarial=x_adv,
-                gradients=feature_attacks.input_gradients(kernel_fn, task.x_train, coef, x, y),
-                titles=[f"{role}\n$\\phi_{{{i + 1}}}$" for role, i in chosen.items()],
+                gradients=feature_attacks.input_gradients(kernel_fn, task.x_train, _coefficients(s, chosen), x, y),
+                titles=[f"{role}\n{_name(role, i)}" for role, i in chosen.items()],
                 image_titles=[f"f∞: {n}" for n in _class_names(task, f_inf(x))],
                 adversarial_titles=[f"adversarial, f∞: {n}" for n in _class_names(task, f_inf(x_adv))])
 
 
 def gallery(s: Study, p) -> dict:
     r"""Arguments of ``plotting.feature_gallery``: the top feature (framed) and up to ``N_GALLERY`` confirmed
-    useful non-robust features, their input gradients ``(n, h, w, c)`` at the first test image, titled with
-    clean accuracy :math:`\rho` and robustness :math:`\gamma`.
+    useful non-robust features, then the tail group :math:`\sum_{i > k} \phi_i` when claim 6 is confirmed by it;
+    their input gradients ``(n, h, w, c)`` at the first test image, titled with clean accuracy :math:`\rho`
+    and robustness :math:`\gamma`.
 
     Reads ``p.ARCHITECTURE``, ``p.DEPTH``, ``p.N_GALLERY``."""
     task, c = s.task, s.classes
     rows = [0] + [int(r) for r in np.flatnonzero(s.confirmed) if r][:p.N_GALLERY]
-    index = s.sample.index[rows]
-    coef = s.dec.coefficients(task.y_train, features=list(index))
+    panels = [(CONFIRMED if r else TOP, int(s.sample.index[r]), c.clean_accuracy[r], c.robust_accuracy[r])
+              for r in rows]                                    # (role, index, ρ, γ)
+    if s.tail_confirmed():
+        panels.append((TAIL, s.tail["k"], s.tail["clean"].mean(), s.tail["robust"].mean()))
+    coef = np.concatenate([_coefficients(s, {role: i}) for role, i, _, _ in panels], axis=1)
     g = feature_attacks.input_gradients(kernels.kernel_fn(p.ARCHITECTURE, p.DEPTH), task.x_train, coef,
                                         task.x_test[:1], task.y_test[:1])[:, 0]
-    titles = [f"$\\phi_{{{i + 1}}}$: ρ {c.clean_accuracy[r]:.2f}\nγ {c.robust_accuracy[r]:.2f}"
-              for i, r in zip(index, rows)]
-    return dict(gradients=g, titles=titles, image=task.x_test[0], frames=[TOP] + [CONFIRMED] * (len(rows) - 1))
+    titles = [f"{_name(role, i)}: ρ {rho:.2f}\nγ {gamma:.2f}" for role, i, rho, gamma in panels]
+    frames = [role for role, _, _, _ in panels]
+    return dict(gradients=g, titles=titles, image=task.x_test[0], frames=frames)
 
 
 def roughness(studies: dict, shown: dict):
@@ -168,17 +227,37 @@ def roughness(studies: dict, shown: dict):
                                          index=list(roles(s))) for name, s in studies.items()}).T
 
 
+def candidate(s: Study) -> str:
+    """In words, the candidate behind claim 6's estimate: the confirmed one (the single feature first), else the
+    one that failed or was inconclusive on the held-out half, else none."""
+    details = s.verdict.details
+    by = list(details.get("confirmed_by") or [])
+    if not by:
+        by = ["feature"] if "feature" in details else []
+        by += ["tail group"] if (details.get("tail_group") or {}).get("candidate") else []
+    if not by:
+        return "no candidate"
+    if by[0] == "tail group":
+        return f"the tail group Σ_(i>{details['tail_group']['k']}) φ_i"
+    return "the least robust of the features useful on the selection half"
+
+
 def summary(studies: dict, rough, p) -> tuple:
     """The section's ``(metrics, glue)`` for ``record.report``; ``studies`` has keys ``"binary"`` and
     ``"multi-class"``. Reads ``p.N_TRAIN``, ``p.N_TEST``, ``p.EPS``."""
     binary = studies["binary"]
     glue = {"binary_name": " vs ".join(binary.task.class_names),
             "multi_name": f"{studies['multi-class'].task.n_classes}-class", "n_train": p.N_TRAIN,
-            "n_test": p.N_TEST, "eps": p.EPS, "attack": binary.attack, "n_half": p.N_TEST - p.N_TEST // 2}
+            "n_test": p.N_TEST, "eps": p.EPS, "attack": binary.attack, "n_half": p.N_TEST - p.N_TEST // 2,
+            "binary_candidate": candidate(binary)}
+    if binary.tail is not None:
+        glue |= {"tail_k": binary.tail["k"], "tail_clean": float(binary.tail["clean"].mean()),
+                 "tail_robust": float(binary.tail["robust"].mean())}
     for key, name in (("binary", "binary"), ("multi", "multi-class")):
         r, s = rough.loc[name], studies[name]
         glue |= {f"{key}_rough_top": float(r[TOP]), f"{key}_rough_bottom": float(r[BOTTOM]),
                  f"{key}_rough_confirmed": float(r.get(CONFIRMED, float("nan"))),
+                 f"{key}_rough_tail": float(r.get(TAIL, float("nan"))),
                  f"{key}_n_confirmed": int(s.confirmed.sum()), f"{key}_n_attacked": len(s.sample.index),
                  f"{key}_n_useful": s.classes.counts()["useful"], f"{key}_null": s.verdict.control_value,
                  f"{key}_decision": s.verdict.decision, f"{key}_reason": s.verdict.reason}
@@ -186,7 +265,9 @@ def summary(studies: dict, rough, p) -> tuple:
                       "attack": s.attack, "attacked_index": s.sample.index.tolist(),
                       "attacked_weight": s.sample.weight.tolist(), "counts": s.classes.counts(),
                       "confirmed_useful_non_robust": int(s.confirmed.sum()), "pictured": roles(s),
-                      "verdict": s.verdict.to_dict(),
+                      "verdict": s.verdict.to_dict(), "tail": None if s.tail is None else {
+                          "k": s.tail["k"], "clean": float(s.tail["clean"].mean()),
+                          "robust": float(s.tail["robust"].mean()), "confirmed": s.tail_confirmed()},
                       "roughness": {k: float(v) for k, v in rough.loc[name].dropna().items()}}
                for name, s in studies.items()}
     return metrics, glue

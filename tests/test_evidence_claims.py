@@ -433,3 +433,71 @@ def test_claim3_takes_groups_and_null_as_pairs():
                                     null=(clean[None], LABELS[None]), **FAST)
     assert (group2.estimate, group2.ci, group2.decision) == (group.estimate, group.ci, group.decision)
     assert counts2.details["null_useful"] == [counts2.details["useful"]]        # unpermuted "null": all pass
+
+
+# --- claim 6 with the tail group -----------------------------------------------------------------
+
+WEAK = ([0.5] * 30, [0.0] * 30)                 # no single feature useful at 400 points
+ROBUST_ONLY = ([0.85] * 10 + [0.5] * 20, [0.6] * 10 + [0.3] * 20)
+
+
+def tail_group(clean=0.7, robust=0.01, seed=60, n=400):
+    return bernoulli(clean, n, seed), bernoulli(robust, n, seed + 1)
+
+
+def test_claim6_tail_group_states():
+    # No single feature is useful, but the tail group is useful and non-robust: confirmed by the group.
+    verdict = claims.claim6(*feature_rows(*WEAK), LABELS, n_perm=50, tail=tail_group(), k=20)
+    assert verdict.decision == SUP and verdict.details["confirmed_by"] == ["tail group"]
+    assert "Σ_(i>20)" in verdict.reason and verdict.control_value < verdict.estimate < 0.3
+    assert verdict.details["tail_group"]["gamma_b"] <= ev.GAMMA0 and "feature" not in verdict.details
+    # The robust single feature fails on B, the tail group is confirmed: supported, by the group.
+    verdict = claims.claim6(*feature_rows(*ROBUST_ONLY), LABELS, n_perm=50, tail=tail_group(), k=20)
+    assert verdict.decision == SUP and verdict.details["confirmed_by"] == ["tail group"]
+    assert verdict.details["feature_path"]["decision"] == NOT
+    # A non-robust single feature and the group both confirm: the feature's estimate is reported.
+    verdict = claims.claim6(*feature_rows(*MIXED), LABELS, n_perm=50, tail=tail_group(), index=np.arange(30) + 10)
+    assert verdict.decision == SUP and verdict.details["confirmed_by"] == ["feature", "tail group"]
+    assert verdict.estimate == verdict.details["feature_path"]["estimate"] and "feature φ_1" in verdict.reason
+    # Both candidates robust on B: not supported, with both reasons.
+    robust_on_b = tail_group()[1].copy()
+    _, b = ev.split_halves(400, seed=0)
+    robust_on_b[b] = 1.0                             # non-robust on A, robust on B
+    verdict = claims.claim6(*feature_rows(*ROBUST_ONLY), LABELS, n_perm=50, tail=(tail_group()[0], robust_on_b))
+    assert verdict.decision == NOT and verdict.reason.count("robust on the confirmation half") == 2
+    # The group alone, robust on B: not supported.
+    verdict = claims.claim6(*feature_rows(*WEAK), LABELS, n_perm=50, tail=(tail_group()[0], robust_on_b))
+    assert verdict.decision == NOT and "tail group" in verdict.reason
+    # The tail group is useful but robust on A: no candidate at all.
+    verdict = claims.claim6(*feature_rows(*WEAK), LABELS, n_perm=50, tail=tail_group(robust=0.5))
+    assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.TOO_FEW)
+    assert not verdict.details["tail_group"]["candidate"]
+    # A tail group that is a candidate on A but does not beat a label-permutation null as strong as itself.
+    clean_t, robust_t = tail_group()
+    leak = (np.broadcast_to(clean_t, (30, 400)), np.broadcast_to(LABELS, (30, 400)))
+    verdict = claims.claim6(*feature_rows(*WEAK), LABELS, n_perm=50, tail=(clean_t, robust_t), tail_null=leak)
+    assert verdict.decision == UND and "null" in verdict.reason
+
+
+def test_claim6_tail_group_confirms_nothing_when_labels_are_permuted():
+    rng = np.random.default_rng(70)
+    clean_t, robust_t = tail_group()
+    found = 0
+    for _ in range(20):
+        permuted = rng.permutation(LABELS)
+        tail = (claims.permuted_correctness(clean_t, LABELS, permuted), robust_t)
+        clean, robust = feature_rows(*MIXED)
+        verdict = claims.claim6(claims.permuted_correctness(clean, LABELS, permuted), robust, LABELS, n_perm=20,
+                                tail=tail)
+        found += verdict.decision == SUP
+    assert found == 0
+
+
+def test_claim6_tail_group_against_permuted_tasks():
+    clean_t, robust_t = tail_group()
+    null_t = (bernoulli(np.full(30, 0.5), 400, 71), np.stack([np.random.default_rng(72 + i).permutation(LABELS)
+                                                              for i in range(30)]))
+    verdict = claims.claim6(*feature_rows(*WEAK), LABELS, n_perm=50, tail=(clean_t, robust_t), tail_null=null_t)
+    assert verdict.decision == SUP and verdict.control.endswith("of 30)")
+    with pytest.raises(ValueError, match="tail robust"):
+        claims.claim6(*feature_rows(*WEAK), LABELS, tail=(clean_t, robust_t[:10]))

@@ -14,10 +14,10 @@ def test_pick_images_takes_the_classes_in_turn():
     assert len(fp.pick_images(labels, 99)) == 7
 
 
-def _study(decision, feature=1):
+def _study(decision, feature=1, **details):
     dec = SimpleNamespace(resolved=np.array([True, True, True, False]))
     sample = SimpleNamespace(index=np.array([0, 2, 3]))
-    verdict = SimpleNamespace(decision=decision, details={"feature": feature})
+    verdict = SimpleNamespace(decision=decision, details={"feature": feature, **details})
     return SimpleNamespace(dec=dec, sample=sample, verdict=verdict)
 
 
@@ -26,3 +26,45 @@ def test_roles_add_the_confirmed_feature_only_when_supported():
     assert supported == {fp.TOP: 0, fp.BOTTOM: 2, fp.CONFIRMED: 2}
     for decision in (evidence.Decision.NOT_SUPPORTED, evidence.Decision.UNDETERMINED):
         assert fp.roles(_study(decision)) == {fp.TOP: 0, fp.BOTTOM: 2}
+
+
+def test_roles_show_only_the_confirmed_candidates():
+    tail = {"k": 20, "candidate": True}
+    by_tail = _study(evidence.Decision.SUPPORTED, confirmed_by=["tail group"], tail_group=tail)
+    assert fp.roles(by_tail) == {fp.TOP: 0, fp.BOTTOM: 2, fp.TAIL: 20}
+    both = _study(evidence.Decision.SUPPORTED, confirmed_by=["feature", "tail group"], tail_group=tail)
+    assert fp.roles(both) == {fp.TOP: 0, fp.BOTTOM: 2, fp.CONFIRMED: 2, fp.TAIL: 20}
+    failed = _study(evidence.Decision.NOT_SUPPORTED, confirmed_by=[], tail_group=tail)
+    assert fp.roles(failed) == {fp.TOP: 0, fp.BOTTOM: 2}
+
+
+def test_candidate_names_the_tail_group_when_it_carries_the_verdict():
+    tail = {"k": 20, "candidate": True}
+    assert "Σ_(i>20)" in fp.candidate(_study(evidence.Decision.SUPPORTED, confirmed_by=["tail group"],
+                                             tail_group=tail))
+    # The feature failed on the held-out half: it carries the estimate.
+    assert "features" in fp.candidate(_study(evidence.Decision.NOT_SUPPORTED, confirmed_by=[], tail_group=tail))
+    nothing = SimpleNamespace(verdict=SimpleNamespace(details={"confirmed_by": [], "tail_group": {"candidate": False}}))
+    assert fp.candidate(nothing) == "no candidate"
+
+
+def test_tail_k_is_the_leading_features_within_the_spectrum():
+    assert fp.tail_k(SimpleNamespace(N_LEADING=20), 400) == 20
+    assert fp.tail_k(SimpleNamespace(N_LEADING=0), 400) == 1
+    assert fp.tail_k(SimpleNamespace(N_LEADING=50), 40) == 39
+
+
+def test_tail_group_is_attacked_and_decided_on_a_tiny_task():
+    """study() on a small binary task: the tail group is Σ_(i>k) φ_i = f∞ − head, and reaches the verdict."""
+    from ntkcompanion import data
+
+    p = SimpleNamespace(DATASET="mnist_embedded", ARCHITECTURE="fc", DEPTH=1, BATCH_SIZE=64, RCOND=1e-5,
+                        N_LEADING=4, N_SAMPLED=4, N_PERMUTATIONS=3, SEED=0, EPS=0.1, ATTACK_STEPS=0,
+                        ATTACK_STEP_SIZE=0.1, FEATURE_CHUNK=16)
+    task = data.load_task(p.DATASET, [3, 5], n_train=30, n_test=24, seed=0)
+    s = fp.study(task, p)
+    assert s.tail["k"] == 4 and s.tail["clean"].shape == (24,) and len(s.classes.useful) == len(s.sample.index)
+    head_tail = s.dec.values(s.dec.head_tail(task.y_train, 4))          # (n_test, 2)
+    expected = np.sign(head_tail[:, 1]) == task.y_test
+    np.testing.assert_array_equal(s.tail["clean"], expected)
+    assert "tail_group" in s.verdict.details and s.verdict.details["tail_group"]["k"] == 4

@@ -9,7 +9,7 @@ built from the same correctness: for binary labels a prediction is recovered fro
 import numpy as np
 
 from ntkcompanion.evidence import _stats
-from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, make_verdict
+from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, decide, make_verdict
 from ntkcompanion.evidence._vocabulary import (GAMMA0, GAMMA_ATTACK, Q, SATURATION, classify_features,
                                                sensitivity, useful)
 
@@ -168,23 +168,81 @@ def _select_confirm(clean, robust, labels, a, b, q, gamma0):
             "useful_a": int(on_a.sum())}
 
 
+def _group_confirm(clean, robust, labels, a, b, q, gamma0):
+    """The tail group's numbers on half ``b`` if it is a candidate on half ``a`` (useful and γ ≤ ``gamma0``), else None.
+
+    ``robust`` may be None (a label-permuted task, not attacked): then only usefulness on ``a`` selects.
+    """
+    on_a, _, _ = useful(clean[None, a], labels[a], q=q)
+    if not on_a[0] or (robust is not None and robust[a].mean() > gamma0):
+        return None
+    out = {"clean_a": float(clean[a].mean()), "clean_b": float(clean[b].mean()),
+           "majority_b": _stats.majority_rate(labels[b])}
+    if robust is not None:
+        out |= {"gamma_a": float(robust[a].mean()), "gamma_b": float(robust[b].mean())}
+    return out
+
+
+def _null95(values) -> float:
+    values = np.asarray(values, float)
+    return float(np.nanpercentile(values, 95)) if np.isfinite(values).any() else 0.0
+
+
+def _confirm(picked, n_b, null95, gamma0, name):
+    """``(decision, reason, estimate, ci)`` of one candidate confirmed on half B (``n_b`` points)."""
+    low, high = _stats.accuracy_interval(round(picked["clean_b"] * n_b), n_b)
+    estimate = picked["clean_b"] - picked["majority_b"]
+    ci = (low - picked["majority_b"], high - picked["majority_b"])
+    decision, reason = decide(estimate, ci, 0.0, n=n_b, min_n=10)
+    if decision == Decision.SUPPORTED:
+        if picked["gamma_b"] > gamma0:
+            decision = Decision.NOT_SUPPORTED
+            reason = f"{name} is robust on the confirmation half (γ = {picked['gamma_b']:.2f} > {gamma0})"
+        elif estimate <= null95:
+            decision, reason = Decision.UNDETERMINED, f"{name} does not beat the label-permutation null"
+    elif decision == Decision.NOT_SUPPORTED:
+        reason = f"{name} is not useful on the confirmation half ({reason})"
+    return decision, reason, estimate, ci
+
+
+def _null_runs(clean, labels, null_clean_correct, null_labels, n_perm, seed, name):
+    """``[(null_clean, permuted_labels), ...]``: label-permuted tasks if given, else permuted test labels."""
+    if null_clean_correct is not None:
+        if null_labels is None or len(null_labels) != len(null_clean_correct):
+            raise ValueError(f"{name} must give one (n_test,) label vector per permutation.")
+        return [(np.asarray(c, float), np.asarray(y)) for c, y in zip(null_clean_correct, null_labels)]
+    rng = np.random.default_rng(seed + 1)
+    return [(permuted_correctness(clean, labels, permuted), permuted)
+            for permuted in (rng.permutation(labels) for _ in range(n_perm))]
+
+
 def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float = GAMMA0,
            attack: str = GAMMA_ATTACK, n_perm: int = 100, seed: int = 0, null_clean_correct=None,
-           null_labels=None) -> Verdict:
+           null_labels=None, null=None, tail=None, tail_null=None, k: int | None = None,
+           index=None) -> Verdict:
     r"""Claim 6 (useful non-robust features can be identified): select on one half, confirm on the other.
 
-    On half A of the test points, among features useful after BH, select the least robust one
-    (lowest γ on A). On half B, the statistic is its clean accuracy minus B's majority rate, with
-    a Wilson interval; supported when that interval is above 0, the estimate beats the 95th
-    percentile of the same select-and-confirm statistic under ``n_perm`` label permutations, and
-    the feature is non-robust on B (γ ≤ ``gamma0``). Not supported when the selected feature is
-    robust on B (no useful feature is non-robust) or worse than the majority on B. Undetermined
-    when nothing is useful on A, or the interval straddles 0, or the null is not beaten.
+    Two candidates, each selected on half A of the test points and confirmed on half B:
+
+    * *a single feature*: among features useful on A after BH, the least robust one (lowest γ on A);
+    * *the tail group* :math:`\sum_{i > k} \phi_i` (optional ``tail``): a candidate when it is
+      useful on A (binomial test at ``q``) and non-robust on A (γ ≤ ``gamma0``). Single tail
+      features are too weak to be significantly useful at a few hundred points; their sum is not.
+
+    For a candidate, the statistic is its clean accuracy on B minus B's majority rate, with a
+    Wilson interval. It is confirmed when that interval is above 0, the estimate beats the 95th
+    percentile of the same select-and-confirm statistic under label permutations, and γ on B is
+    at most ``gamma0``; it fails when it is robust on B or its interval lies below 0.
+
+    Decision: *supported* when a single feature or the tail group is confirmed (the reason and
+    ``details["confirmed_by"]`` say which; the estimate is that candidate's, the feature's when
+    both are); *not supported* when candidates were found on A and every one failed on B;
+    *undetermined* when nothing qualifies on A (too few points) or a candidate is inconclusive
+    (interval straddles 0, null not beaten).
 
     Args:
-      clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature; the tail group
-        predictor may be appended as one more row.
-      labels: ``(n_test,)`` labels (binary unless the null is given).
+      clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature.
+      labels: ``(n_test,)`` labels (binary unless the nulls are given).
       null: optional ``(null_clean_correct, null_labels)`` in one tuple (``features.permuted_task_correctness``).
       null_clean_correct: optional ``(n_perm, n_features, n_test)`` clean correctness of the same
         features in label-permuted *tasks* (training and test labels shuffled together,
@@ -192,49 +250,82 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
         the null for eigen-features, and one that works for any number of classes. Selection in the
         null uses the real features' γ (the permuted tasks are not attacked). Without it, the test
         labels alone are permuted against the same predictions (binary labels only).
+      tail: optional ``(tail_clean, tail_robust)``, each ``(n_test,)`` 0/1: the tail group predictor's
+        per-point correctness, clean and under ``attack``.
+      tail_null: optional ``(tail_null_clean (n_perm, n_test), tail_null_labels (n_perm, n_test))``: the
+        tail group of label-permuted tasks; without it, permuted test labels (binary labels only).
+      k: the head's size (the tail starts after feature ``k``), for the wording only.
+      index: optional ``(n_features,)`` 0-based eigen-indices of the rows, for the wording only.
     """
+    if null is not None:
+        null_clean_correct, null_labels = null
     classes = classify_features(clean_correct, robust_correct, labels, q=q, gamma0=gamma0, attack=attack)
     clean, robust = np.asarray(clean_correct, float), np.asarray(robust_correct, float)
     labels = np.asarray(labels)
-    a, b = _stats.split_halves(labels.size, seed=seed)
-    picked = _select_confirm(clean, robust, labels, a, b, q, gamma0)
-    if null_clean_correct is not None:
-        if null_labels is None or len(null_labels) != len(null_clean_correct):
-            raise ValueError("null_labels must give one (n_test,) label vector per permutation in null_clean_correct.")
-        runs = [(np.asarray(c, float), np.asarray(y)) for c, y in zip(null_clean_correct, null_labels)]
-        n_perm = len(runs)
-    else:
-        rng = np.random.default_rng(seed + 1)
-        runs = ((permuted_correctness(clean, labels, permuted), permuted)
-                for permuted in (rng.permutation(labels) for _ in range(n_perm)))
-    null = []
+    n = labels.size
+    a, b = _stats.split_halves(n, seed=seed)
+    runs = _null_runs(clean, labels, null_clean_correct, null_labels, n_perm, seed, "null_labels (null_clean_correct)")
+    feature_null = []
     for null_clean, permuted in runs:
         result = _select_confirm(null_clean, robust, permuted, a, b, q, gamma0)
-        null.append(np.nan if result is None else result["clean_b"] - result["majority_b"])
-    null = np.asarray(null)
-    null95 = float(np.nanpercentile(null, 95)) if np.isfinite(null).any() else 0.0
-    common = dict(key="claim6", control=f"label-permutation null (95th percentile of {n_perm})", control_value=null95,
-                  threshold=0.0, n=b.size, min_n=10)
+        feature_null.append(np.nan if result is None else result["clean_b"] - result["majority_b"])
+    tail_name = f"the tail group Σ_(i>{'k' if k is None else k}) φ_i"
+    candidates = {}                                    # name -> (picked, null95, n_null, description)
+    picked = _select_confirm(clean, robust, labels, a, b, q, gamma0)
+    details = {"null_share_selected": float(np.isfinite(feature_null).mean()), **classes.counts()}
+    if picked is not None:
+        details.update(picked)
+        i = picked["feature"]
+        label = f"feature φ_{int(index[i]) + 1}" if index is not None else f"feature (row {i})"
+        candidates["feature"] = (picked, _null95(feature_null), len(runs), label,
+                                 "the least robust useful feature")
+    if tail is not None:
+        tc, tr = _group("tail clean", tail[0], n), _group("tail robust", tail[1], n)
+        null_c, null_y = (None, None) if tail_null is None else tail_null
+        tail_runs = _null_runs(tc[None], labels, None if null_c is None else np.asarray(null_c)[:, None],
+                               null_y, n_perm, seed + 7, "tail_null's labels")
+        group_null = [np.nan if (r := _group_confirm(c[0], None, y, a, b, q, gamma0)) is None
+                      else r["clean_b"] - r["majority_b"] for c, y in tail_runs]
+        group = _group_confirm(tc, tr, labels, a, b, q, gamma0)
+        details["tail_group"] = {"k": k, "clean": float(tc.mean()), "robust": float(tr.mean()),
+                                 "candidate": group is not None, **(group or {}),
+                                 "null_share_selected": float(np.isfinite(group_null).mean())}
+        if group is not None:
+            candidates["tail group"] = (group, _null95(group_null), len(tail_runs), tail_name, tail_name)
+    outcomes = {}
+    for name, (cand, null95, n_null, label, role) in candidates.items():
+        decision, reason, estimate, ci = _confirm(cand, b.size, null95, gamma0, role)
+        outcomes[name] = dict(decision=decision, reason=reason, estimate=estimate, ci=ci, null95=null95,
+                              n_null=n_null, label=label)
+    for name, o in outcomes.items():
+        key = "feature_path" if name == "feature" else "tail_group"
+        details.setdefault(key, {}).update(decision=o["decision"], reason=o["reason"], estimate=float(o["estimate"]),
+                                           ci=[float(c) for c in o["ci"]], null95=o["null95"])
+    confirmed = [name for name, o in outcomes.items() if o["decision"] == Decision.SUPPORTED]
+    details["confirmed_by"] = confirmed
     statistic = "confirmed useful non-robust feature"
     definition = (f"clean accuracy on held-out half B minus B's majority rate, of the least robust feature among "
-                  f"those useful on half A (BH at q = {q}); non-robust on B means γ ≤ {gamma0} under {attack}; "
-                  "Wilson interval")
-    details = {"null_share_selected": float(np.isfinite(null).mean()), **classes.counts()}
-    if picked is None:
-        return make_verdict(6, statistic, definition, np.nan, (np.nan, np.nan), undetermined=Reason.TOO_FEW,
-                            note="no feature useful on the selection half", details=details, **common)
-    details.update(picked)
-    n_b = b.size
-    low, high = _stats.accuracy_interval(round(picked["clean_b"] * n_b), n_b)
-    estimate = picked["clean_b"] - picked["majority_b"]
-    ci = (low - picked["majority_b"], high - picked["majority_b"])
-    verdict = make_verdict(6, statistic, definition, estimate, ci, details=details, **common)
-    if verdict.decision == Decision.SUPPORTED:
-        if picked["gamma_b"] > gamma0:
-            verdict.decision = Decision.NOT_SUPPORTED
-            verdict.reason = (f"the least robust useful feature is robust on the confirmation half "
-                              f"(γ = {picked['gamma_b']:.2f} > {gamma0})")
-        elif estimate <= null95:
-            verdict.decision = Decision.UNDETERMINED
-            verdict.reason = "does not beat the label-permutation null"
-    return verdict
+                  f"those useful on half A (BH at q = {q})"
+                  + (", or of the tail group Σ_(i>k) φ_i when it is useful and non-robust on half A" if tail is not None
+                     else "")
+                  + f"; non-robust on B means γ ≤ {gamma0} under {attack}; Wilson interval")
+    main = outcomes[confirmed[0]] if confirmed else next(iter(outcomes.values()), None)
+    n_null = main["n_null"] if main else len(runs)
+    common = dict(key="claim6", control=f"label-permutation null (95th percentile of {n_null})", threshold=0.0,
+                  n=b.size, min_n=10, details=details)
+    if main is None:
+        nothing = "no feature useful on the selection half"
+        if tail is not None:
+            nothing += " and the tail group not useful and non-robust on it"
+        return make_verdict(6, statistic, definition, np.nan, (np.nan, np.nan), control_value=_null95(feature_null),
+                            undetermined=Reason.TOO_FEW, note=nothing, **common)
+    if confirmed:
+        which = " and ".join(outcomes[name]["label"] for name in confirmed)
+        override = (Decision.SUPPORTED, f"{Reason.ABOVE}; confirmed: {which}")
+    else:
+        decisions = {o["decision"] for o in outcomes.values()}
+        state = Decision.NOT_SUPPORTED if decisions == {Decision.NOT_SUPPORTED} else Decision.UNDETERMINED
+        shown = [o["reason"] for o in outcomes.values() if o["decision"] == state]
+        override = (state, "; ".join(shown))
+    return make_verdict(6, statistic, definition, main["estimate"], main["ci"], control_value=main["null95"],
+                        override=override, **common)
