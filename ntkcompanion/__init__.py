@@ -12,6 +12,7 @@ from ntkcompanion import progress  # isort: skip
 from ntkcompanion import adversarial_training
 from ntkcompanion import architectures
 from ntkcompanion import attacks
+from ntkcompanion import budget_sweeps
 from ntkcompanion import cache
 from ntkcompanion import convergence
 from ntkcompanion import data
@@ -26,7 +27,6 @@ from ntkcompanion import losses
 from ntkcompanion import parameters
 from ntkcompanion import plotting
 from ntkcompanion import predictor
-from ntkcompanion import progress
 from ntkcompanion import record
 from ntkcompanion import resources
 from ntkcompanion import sections
@@ -40,6 +40,7 @@ __all__ = [
     "adversarial_training",
     "architectures",
     "attacks",
+    "budget_sweeps",
     "cache",
     "convergence",
     "data",

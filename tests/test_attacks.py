@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 
 from _tolerances import NORM_SLACK
-from ntkcompanion import architectures, attacks, data, losses, predictor
+from ntkcompanion import architectures, attacks, budget_sweeps, data, losses, predictor
 
 EPS = {"linf": 0.1, "l2": 0.5}
 STEP = {"linf": 0.02, "l2": 0.1}  # 10 steps of STEP cover at least EPS
@@ -256,11 +256,11 @@ def test_sweep_matches_the_single_attacks_and_the_noise_control():
     _, _, x, y = task("binary")
     predict_fn = model("kernel", "binary")
     grid = [0.2, 0.0, 0.1, 0.2]                              # unsorted, duplicated: becomes [0, 0.1, 0.2]
-    sweep = attacks.sweep(predict_fn, x, y, grid, steps=5, step_size=0.05, step_at=0.2, batch_size=5,
+    sweep = budget_sweeps.sweep(predict_fn, x, y, grid, steps=5, step_size=0.05, step_at=0.2, batch_size=5,
                           seed=7, keep=0.1)
     np.testing.assert_array_equal(sweep.eps, [0.0, 0.1, 0.2])
-    assert set(sweep.correct) == set(attacks.KINDS) and sweep.correct["PGD"].shape == (3, len(x))
-    for kind in attacks.KINDS:                               # ε = 0: the clean accuracy for every kind
+    assert set(sweep.correct) == set(budget_sweeps.KINDS) and sweep.correct["PGD"].shape == (3, len(x))
+    for kind in budget_sweeps.KINDS:                               # ε = 0: the clean accuracy for every kind
         assert sweep.accuracy(kind)[0] == attacks.accuracy(predict_fn, x, y)
     # At ε = 0.1 the step is scaled to 0.05 · 0.1 / 0.2 = 0.025.
     x_pgd = np.asarray(attacks.pgd(predict_fn, x, y, eps=0.1, step_size=0.025, steps=5))
@@ -271,12 +271,12 @@ def test_sweep_matches_the_single_attacks_and_the_noise_control():
     np.testing.assert_array_equal(sweep.adversarial["noise"], attacks.random_sign(x, eps=0.1, seed=7))
     # The attack is what hurts, not the perturbation's size.
     assert sweep.accuracy("PGD")[2] < sweep.accuracy("noise")[2] - 0.3
-    only = attacks.sweep(predict_fn, x, y, [0.1], kinds=("noise",), steps=1, step_size=0.1)
+    only = budget_sweeps.sweep(predict_fn, x, y, [0.1], kinds=("noise",), steps=1, step_size=0.1)
     assert set(only.correct) == {"noise"} and only.adversarial == {}
     with pytest.raises(ValueError, match="kinds"):
-        attacks.sweep(predict_fn, x, y, [0.1], kinds=("CW",), steps=1, step_size=0.1)
+        budget_sweeps.sweep(predict_fn, x, y, [0.1], kinds=("CW",), steps=1, step_size=0.1)
     with pytest.raises(ValueError, match="keep"):
-        attacks.sweep(predict_fn, x, y, [0.1], steps=1, step_size=0.1, keep=0.3)
+        budget_sweeps.sweep(predict_fn, x, y, [0.1], steps=1, step_size=0.1, keep=0.3)
 
 
 # --- The training-free attack of section 2: fit and sweep per task and kernel, and its tables ---
@@ -302,7 +302,7 @@ SWEEP = {"steps": 3, "step_size": 0.05, "step_at": 0.1, "keep": 0.1, "seed": 0}
 def test_kernel_sweeps_fit_each_kernel_and_sweep_it_like_the_single_calls(tmp_path, monkeypatch):
     monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
     tasks = {"binary": pooled_task("binary"), "all classes": pooled_task("onehot")}
-    fits = attacks.kernel_sweeps(tasks, {"binary": ["fc"], "all classes": ["fc"]}, [0.0, 0.1], depth=1,
+    fits = budget_sweeps.kernel_sweeps(tasks, {"binary": ["fc"], "all classes": ["fc"]}, [0.0, 0.1], depth=1,
                                  batch_size=5, **SWEEP)
     assert list(fits) == ["binary", "all classes"] and all(list(f) == ["fc"] for f in fits.values())
     assert fits["all classes"]["fc"].sweep.correct["PGD"].shape == (2, len(tasks["all classes"].x_test))
@@ -310,11 +310,11 @@ def test_kernel_sweeps_fit_each_kernel_and_sweep_it_like_the_single_calls(tmp_pa
         # The same predictor fitted without the cache, swept alone.
         direct = predictor.fit(kernels.kernel_fn("fc", 1), t.x_train, t.y_train,
                                k_train_train=kernels.gram(t.x_train, None, "fc", 1, cache=False))
-        alone = attacks.sweep(direct, t.x_test, t.y_test, [0.0, 0.1], **SWEEP)
+        alone = budget_sweeps.sweep(direct, t.x_test, t.y_test, [0.0, 0.1], **SWEEP)
         got = fits[name]["fc"]
         np.testing.assert_allclose(np.asarray(got.predict_fn(t.x_test)), np.asarray(direct(t.x_test)),
                                    rtol=1e-3, atol=1e-3)  # float32 solves
-        for kind in attacks.KINDS:
+        for kind in budget_sweeps.KINDS:
             assert (got.sweep.correct[kind] == alone.correct[kind]).mean() >= 0.9  # float32 ties may flip
         # the clean row is the predictor's own correctness on the test images
         np.testing.assert_array_equal(got.sweep.correct["PGD"][0], attacks.correct(direct, t.x_test, t.y_test))
@@ -323,24 +323,24 @@ def test_kernel_sweeps_fit_each_kernel_and_sweep_it_like_the_single_calls(tmp_pa
 def test_kernel_sweeps_skip_empty_lists_and_reject_unknown_tasks(tmp_path, monkeypatch):
     monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
     tasks = {"binary": pooled_task("binary")}
-    fits = attacks.kernel_sweeps(tasks, {"binary": []}, [0.0, 0.1], depth=1, **SWEEP)
+    fits = budget_sweeps.kernel_sweeps(tasks, {"binary": []}, [0.0, 0.1], depth=1, **SWEEP)
     assert fits == {}
     with pytest.raises(ValueError, match="'other'"):
-        attacks.kernel_sweeps(tasks, {"other": ["fc"]}, [0.0, 0.1], depth=1, **SWEEP)
+        budget_sweeps.kernel_sweeps(tasks, {"other": ["fc"]}, [0.0, 0.1], depth=1, **SWEEP)
 
 
 def test_kernel_sweep_examples_are_the_kept_images_and_their_predicted_labels():
     x_train, y_train, x_test, y_test = task("onehot")
     fn = model("kernel", "onehot")
-    kept = attacks.sweep(fn, x_test, y_test, [0.0, 0.1], **SWEEP)
-    fit = attacks.KernelSweep(fn, kept)
+    kept = budget_sweeps.sweep(fn, x_test, y_test, [0.0, 0.1], **SWEEP)
+    fit = budget_sweeps.KernelSweep(fn, kept)
     x_adv, clean, adv = fit.examples(x_test, 4)
     np.testing.assert_array_equal(x_adv, kept.adversarial["PGD"][:4])
     scores = np.asarray(fn(x_test[:4]))
     np.testing.assert_array_equal(clean, scores.argmax(axis=1))
     assert adv.shape == (4,) and set(adv) <= {0, 1, 2}
     with pytest.raises(ValueError, match="keep="):
-        attacks.KernelSweep(fn, attacks.Sweep(kept.eps, kept.correct, {})).examples(x_test, 4)
+        budget_sweeps.KernelSweep(fn, budget_sweeps.Sweep(kept.eps, kept.correct, {})).examples(x_test, 4)
 
 
 # Planted sweeps: PGD right on 4, 2, 0 of 4 points at ε = 0, 0.1, 0.2 (halves exactly at 0.1);
@@ -356,10 +356,10 @@ def planted_run(multi=("fc",), architectures=("fc", "conv")):
         return SimpleNamespace(class_names=names, n_train=10, n_test=4, labels_test=np.array([0, 1, 0, 1]),
                                title=" vs ".join(names) if len(names) == 2 else f"{len(names)}-class")
     tasks = {"binary": fake_task(("3", "5"))}
-    fits = {"binary": {a: SimpleNamespace(sweep=attacks.Sweep(PLANTED_EPS, PLANTED, {})) for a in architectures}}
+    fits = {"binary": {a: SimpleNamespace(sweep=budget_sweeps.Sweep(PLANTED_EPS, PLANTED, {})) for a in architectures}}
     if multi:
         tasks["all classes"] = fake_task(tuple("0123456789"))
-        fits["all classes"] = {a: SimpleNamespace(sweep=attacks.Sweep(PLANTED_EPS, PLANTED, {})) for a in multi}
+        fits["all classes"] = {a: SimpleNamespace(sweep=budget_sweeps.Sweep(PLANTED_EPS, PLANTED, {})) for a in multi}
     p = {"EPS": 0.1, "EPS_LIST": [0.2, 0.1], "ARCHITECTURES": list(architectures),
          "MULTICLASS_ARCHITECTURES": list(multi), "ATTACK_STEPS": 3, "NORM": "linf", "DEPTH": 2,
          "BATCH_SIZE": 7, "ATTACK_STEP_SIZE": 0.02, "SEED": 0}

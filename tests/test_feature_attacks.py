@@ -4,24 +4,10 @@ import jax
 import numpy as np
 import pytest
 
-from ntkcompanion import architectures, attacks, feature_attacks, features, kernels, predictor
+from ntkcompanion import attacks, feature_attacks, features, kernels, predictor
 
-RNG = np.random.default_rng(0)
-N_TRAIN, N_TEST, K = 23, 11, 3  # 23 features: not a multiple of the feature chunks used below
-X_TRAIN = RNG.uniform(size=(N_TRAIN, 6, 6, 1)).astype(np.float32)
-X_TEST = RNG.uniform(size=(N_TEST, 6, 6, 1)).astype(np.float32)
-Y_BINARY = np.where(RNG.uniform(size=N_TRAIN) < 0.5, -1.0, 1.0)
-Y_ONEHOT = np.eye(K)[RNG.integers(K, size=N_TRAIN)]
-Y_TEST = {"binary": np.where(RNG.uniform(size=N_TEST) < 0.5, -1.0, 1.0),
-          "onehot": np.eye(K)[RNG.integers(K, size=N_TEST)]}
-_, _, KERNEL_FN = architectures.build("fc", 1)
-K_TRAIN_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TRAIN)
-K_TEST_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TEST, X_TRAIN)
-EIGENVALUES, EIGENVECTORS = features.eigendecomposition(K_TRAIN_TRAIN)
-
-
-def targets(kind):
-    return Y_BINARY if kind == "binary" else Y_ONEHOT
+from _feature_data import (EIGENVALUES, EIGENVECTORS, K_TEST_TRAIN, KERNEL_FN, N_TEST, N_TRAIN, X_TEST, X_TRAIN,
+                           Y_BINARY, Y_TEST, targets)
 
 
 def loop(coef, y_test, attack, **kwargs):

@@ -1,29 +1,14 @@
 """Eigen-features: they sum to the kernel predictor, the decomposition is exact, bad input fails."""
 
-import jax
 import numpy as np
 import pytest
 
 from _tolerances import assert_close
-from ntkcompanion import architectures, decomposition, features, kernels, predictor
+from ntkcompanion import decomposition, features, kernels, predictor
 from ntkcompanion._nt import nt
 
-RNG = np.random.default_rng(0)
-N_TRAIN, N_TEST, K = 23, 11, 3  # 23 features: not a multiple of the feature chunks used below
-X_TRAIN = RNG.uniform(size=(N_TRAIN, 6, 6, 1)).astype(np.float32)
-X_TEST = RNG.uniform(size=(N_TEST, 6, 6, 1)).astype(np.float32)
-Y_BINARY = np.where(RNG.uniform(size=N_TRAIN) < 0.5, -1.0, 1.0)
-Y_ONEHOT = np.eye(K)[RNG.integers(K, size=N_TRAIN)]
-Y_TEST = {"binary": np.where(RNG.uniform(size=N_TEST) < 0.5, -1.0, 1.0),
-          "onehot": np.eye(K)[RNG.integers(K, size=N_TEST)]}
-_, _, KERNEL_FN = architectures.build("fc", 1)
-K_TRAIN_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TRAIN)
-K_TEST_TRAIN = kernels.kernel_matrix(KERNEL_FN, X_TEST, X_TRAIN)
-EIGENVALUES, EIGENVECTORS = features.eigendecomposition(K_TRAIN_TRAIN)
-
-
-def targets(kind):
-    return Y_BINARY if kind == "binary" else Y_ONEHOT
+from _feature_data import (EIGENVALUES, EIGENVECTORS, K_TEST_TRAIN, K_TRAIN_TRAIN, KERNEL_FN, N_TEST, N_TRAIN,
+                           X_TEST, X_TRAIN, Y_BINARY, Y_TEST, targets)
 
 
 def nt_prediction(y_train, t, learning_rate=1.0):

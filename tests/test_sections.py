@@ -176,7 +176,7 @@ def test_memory_error_names_estimate_available_knobs_and_override(monkeypatch):
         sections.setup("06_consistency", values, display=False, available=8 * GIB)
     text = str(error.value)
     assert re.search(r"needs about [\d.]+ [TGP]B of memory, more than the 8\.6 GB available: lower "
-                     r"FEATURE_CHUNK, N_TEST", text), text
+                     r"FEATURE_CHUNK, POINT_CHUNK", text), text
     assert "NTKCOMPANION_SKIP_MEMORY_CHECK=1" in text
     monkeypatch.setenv("NTKCOMPANION_SKIP_MEMORY_CHECK", "1")
     sections.setup("06_consistency", values, display=False, available=8 * GIB)

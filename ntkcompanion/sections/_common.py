@@ -257,3 +257,21 @@ def feature_flops(p, *, architecture, depth, shape, n_train, n_test, n_models, s
     per_step = m.kernel_flops(architecture, depth, shape, n_test, n_train) * 3  # forward and backward
     return (m.kernel_flops(architecture, depth, shape, n_train + n_test, n_train) + 3.0 * n_train ** 3
             + n_models * steps * per_step)
+
+
+def task_checks(*, depth=("ARCHITECTURE", "DEPTH")) -> list:
+    """The checks every single-task section starts with: the dataset, CLASSES, N_TRAIN and N_TEST
+    against the images available for those classes, and (unless ``depth`` is None) the depth for
+    the architecture(s)."""
+    checks = [check_dataset, check_classes(), check_available("N_TRAIN", "train"),
+              check_available("N_TEST", "test")]
+    return checks + ([check_depth(*depth)] if depth else [])
+
+
+def feature_derive(p, available=None) -> dict:
+    """Call options of the eigen-feature sections: ``spectrum`` for ``decomposition.decompose`` and
+    ``attack`` for ``feature_attacks`` (PGD, the attack that measures γ)."""
+    return {"spectrum": dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], batch_size=p["BATCH_SIZE"],
+                             rcond=p["RCOND"]),
+            "attack": dict(attack="pgd", eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"], steps=p["ATTACK_STEPS"],
+                           feature_chunk=p["FEATURE_CHUNK"])}

@@ -32,11 +32,7 @@ PARAMETERS = [
 ]
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
-    c.check_depth("ARCHITECTURES", "DEPTH"),
+    *c.task_checks(depth=("ARCHITECTURES", "DEPTH")),
     at_most("N_KERNEL", "N_TRAIN"),
 ]
 

@@ -174,7 +174,7 @@ def budgets(p) -> list:
 
 
 def sweep_options(p) -> dict:
-    """Keyword arguments of ``attacks.kernel_sweeps`` for this run.
+    """Keyword arguments of ``budget_sweeps.kernel_sweeps`` for this run.
 
     PGD takes ``ATTACK_STEPS`` steps of ``ATTACK_STEP_SIZE`` at ``EPS`` and of
     ``ATTACK_STEP_SIZE · ε / EPS`` at every other budget ε (every ball crossed alike); the
@@ -231,7 +231,7 @@ def budget_tables(tasks: dict, fits: dict, *, seed: int = 0) -> BudgetTables:
 
     Args:
       tasks: ``{task name: data.Task}`` (for the task titles, ``Task.title``).
-      fits: ``{task name: {architecture: attacks.KernelSweep}}`` (``attacks.kernel_sweeps``).
+      fits: ``{task name: {architecture: budget_sweeps.KernelSweep}}`` (``budget_sweeps.kernel_sweeps``).
       seed: of the bootstrap over test points behind each ε½ interval.
     """
     import pandas as pd

@@ -59,11 +59,7 @@ def _check_batching(p):
 
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
-    c.check_depth(),
+    *c.task_checks(),
     c.check_eps("EPS"),
     _check_batching,
     at_most("N_EVAL", "N_TRAIN"),

@@ -49,11 +49,7 @@ def _some_attacked(p):
 
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
-    c.check_depth(),
+    *c.task_checks(),
     at_most("N_BINS", "N_TRAIN"),
     at_most("N_EXAMPLES", "N_TRAIN"),
     at_most("HEAD_K", "N_TRAIN", offset=-1),
@@ -66,12 +62,7 @@ def n_attacked(p) -> int:
     return min(p["N_LEADING"] + p["N_SAMPLED"], p["N_TRAIN"]) + 2
 
 
-def derive(p, available=None) -> dict:
-    """The notebook's call options: ``spectrum`` for ``features.decompose``, ``attack`` for ``feature_attacks``."""
-    return {"spectrum": dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], batch_size=p["BATCH_SIZE"],
-                             rcond=p["RCOND"]),
-            "attack": dict(attack="pgd", eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"], steps=p["ATTACK_STEPS"],
-                           feature_chunk=p["FEATURE_CHUNK"])}
+derive = c.feature_derive  # the notebook's call options: spectrum and attack
 
 
 def memory(p) -> list:

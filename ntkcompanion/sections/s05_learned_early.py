@@ -34,11 +34,7 @@ PARAMETERS = [
 ]
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
-    c.check_depth(),
+    *c.task_checks(),
 ]
 
 
@@ -47,12 +43,7 @@ def n_models(p) -> int:
     return p["N_TIMES"] + 1 + p["N_K"]
 
 
-def derive(p, available=None) -> dict:
-    """The notebook's call options: ``spectrum`` for ``features.decompose``, ``attack`` for ``feature_attacks``."""
-    return {"spectrum": dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], batch_size=p["BATCH_SIZE"],
-                             rcond=p["RCOND"]),
-            "attack": dict(attack="pgd", eps=p["EPS"], step_size=p["ATTACK_STEP_SIZE"], steps=p["ATTACK_STEPS"],
-                           feature_chunk=p["FEATURE_CHUNK"])}
+derive = c.feature_derive  # the notebook's call options: spectrum and attack
 
 
 def memory(p) -> list:

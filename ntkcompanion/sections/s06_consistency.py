@@ -87,10 +87,7 @@ def _check_pool(p):
 
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
+    *c.task_checks(depth=None),
     at_most("N_COMPARE", "N_TEST"),
     _check_lists,
     c.check_depth("ARCHITECTURES", "DEPTHS"),

@@ -110,10 +110,7 @@ def _check_top_k(p):
 
 
 CHECKS = [
-    c.check_dataset,
-    c.check_classes(),
-    c.check_available("N_TRAIN", "train"),
-    c.check_available("N_TEST", "test"),
+    *c.task_checks(depth=None),
     _check_width,
     _check_modes,
     _check_epochs,
