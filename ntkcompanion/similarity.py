@@ -45,7 +45,7 @@ from ntkcompanion import validate
 from ntkcompanion.dynamics import similarity as kernel_similarity
 
 __all__ = ["feature_agreement", "agreement_matrix", "eigenfunctions", "orthonormal_basis", "principal_angles",
-           "subspace_overlap", "overlap_curve", "chance_overlap", "kernel_similarity", "top_eigenfunctions",
+           "subspace_overlap", "batched_subspace_overlap", "overlap_curve", "chance_overlap", "kernel_similarity", "top_eigenfunctions",
            "pairwise_overlaps", "overlap_matrix", "overlap_frame"]
 
 _TINY = 1e-12
@@ -155,7 +155,23 @@ def subspace_overlap(a, b) -> float:
     ua, ub = orthonormal_basis(a), orthonormal_basis(b)
     if ua.shape[0] != ub.shape[0]:
         raise ValueError(f"a and b have {ua.shape[0]} and {ub.shape[0]} rows: expected vectors in the same space.")
-    return float(np.clip(np.sum((ua.T @ ub) ** 2) / max(ua.shape[1], ub.shape[1]), 0.0, 1.0))
+    return float(np.clip(_basis_overlap(ua, ub), 0.0, 1.0))
+
+
+def _basis_overlap(u_a, u_b):
+    """:math:`\|U_A^\top U_B\|_F^2 / \max(k_a, k_b)` for orthonormal bases ``(..., m, k_a)``, ``(..., m, k_b)``."""
+    return ((np.swapaxes(u_a, -1, -2) @ u_b) ** 2).sum(axis=(-1, -2)) / max(u_a.shape[-1], u_b.shape[-1])
+
+
+def batched_subspace_overlap(psi_a, psi_b):
+    r""":func:`subspace_overlap` over a batch (e.g. bootstrap resamples): ``psi_a``, ``psi_b`` ``(..., m, k)``.
+
+    Bases come from a QR decomposition, so each batch member is taken to have full column rank
+    (eigenfunctions of resolved features do).
+    """
+    u_a, _ = np.linalg.qr(psi_a)
+    u_b, _ = np.linalg.qr(psi_b)
+    return _basis_overlap(u_a, u_b)
 
 
 def overlap_curve(psi_a, psi_b, ks) -> np.ndarray:

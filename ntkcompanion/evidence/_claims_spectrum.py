@@ -12,6 +12,7 @@ import itertools
 import numpy as np
 
 from ntkcompanion.evidence import _stats
+from ntkcompanion.similarity import batched_subspace_overlap as subspace_overlap
 from ntkcompanion.evidence._verdict import Verdict, make_verdict
 from ntkcompanion.evidence._vocabulary import GAMMA_ATTACK, SATURATION
 
@@ -19,13 +20,6 @@ __all__ = ["claim4", "claim5", "subspace_overlap"]
 
 ALPHA = 0.05
 MIN_FEATURES = 5
-
-
-def subspace_overlap(psi_a, psi_b):
-    r""":math:`O_k = \|U_A^\top U_B\|_F^2 / k` for ``psi_a``, ``psi_b`` ``(..., m, k)`` (batched)."""
-    u_a, _ = np.linalg.qr(psi_a)
-    u_b, _ = np.linalg.qr(psi_b)
-    return ((np.swapaxes(u_a, -1, -2) @ u_b) ** 2).sum(axis=(-1, -2)) / psi_a.shape[-1]
 
 
 def _agreement_margin(names, ntks, baselines):
