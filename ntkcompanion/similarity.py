@@ -159,7 +159,7 @@ def subspace_overlap(a, b) -> float:
 
 
 def _basis_overlap(u_a, u_b):
-    """:math:`\|U_A^\top U_B\|_F^2 / \max(k_a, k_b)` for orthonormal bases ``(..., m, k_a)``, ``(..., m, k_b)``."""
+    r""":math:`\|U_A^\top U_B\|_F^2 / \max(k_a, k_b)` for orthonormal bases ``(..., m, k_a)``, ``(..., m, k_b)``."""
     return ((np.swapaxes(u_a, -1, -2) @ u_b) ** 2).sum(axis=(-1, -2)) / max(u_a.shape[-1], u_b.shape[-1])
 
 
