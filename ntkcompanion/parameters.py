@@ -5,7 +5,9 @@ checks a notebook's values against the declarations and stops at the first bad o
 a message that names the parameter as the notebook spells it, the value and what is
 allowed (``N_TRAIN = 0 is not allowed: expected an integer in [2, 60000].``).
 :func:`check_names` stops a run whose namespace holds an UPPER_CASE name that no
-declaration knows (a mistyped ``-p N_TRAINS 50`` would otherwise be silently ignored).
+declaration knows (a mistyped ``-p N_TRAINS 50`` would otherwise be silently ignored), and any
+name that is a declared one in other letter case (papermill injects ``-p n_train 50`` as a new
+variable ``n_train``, leaving ``N_TRAIN`` at its default).
 
 Kinds:
 
@@ -15,7 +17,10 @@ Kinds:
 * ``"str"``: a non-empty string;
 * ``"choice"``: one of ``choices`` (compared with ``==``, bools never match integers);
 * ``"class"``: a class index (integer ≥ 0) or a class name (string), resolved by a section check;
-* ``"list"``: a list whose items each satisfy ``item`` (named ``NAME[i]`` in messages).
+* ``"list"``: a list whose items each satisfy ``item`` (named ``NAME[i]`` in messages); ``distinct``
+  forbids repeated items (two ``"fc"`` architectures would be one curve drawn twice, or a tie) and
+  ``increasing`` asks for a strictly increasing grid (a "widest" or "largest budget" read off the
+  last item is then the largest one).
 
 Cross-parameter rules (``BATCH_SIZE ≤ N_TRAIN``) are plain functions ``check(p)`` of the
 validated values, run after every single parameter passed; :func:`at_most` builds the
@@ -77,6 +82,8 @@ class Param:
       min_len, max_len: allowed lengths of a ``"list"`` (``min_len`` defaults to 1, or 0 with
         ``allow_empty``).
       allow_empty: a ``"list"`` may be ``[]``.
+      distinct: no two items of a ``"list"`` are equal.
+      increasing: the items of a ``"list"`` of numbers are strictly increasing (implies ``distinct``).
       allow_none: ``None`` is allowed besides the kind (``BATCH_SIZE = None`` for full batch).
       default: a smoke-sized example value (used by tests and by sections that show defaults).
       shown: listed in the run's parameter table and recorded in metrics.json (plumbing such
@@ -96,6 +103,8 @@ class Param:
     min_len: int | None = None
     max_len: int | None = None
     allow_empty: bool = False
+    distinct: bool = False
+    increasing: bool = False
     allow_none: bool = False
     default: object = None
     shown: bool = True
@@ -107,6 +116,10 @@ class Param:
             raise ValueError(f"{self.name}: a 'choice' needs choices.")
         if self.kind == "list" and self.item is None:
             raise ValueError(f"{self.name}: a 'list' needs an item declaration.")
+        if (self.distinct or self.increasing) and self.kind != "list":
+            raise ValueError(f"{self.name}: only a 'list' can be distinct or increasing.")
+        if self.increasing and self.item.kind not in ("int", "float"):
+            raise ValueError(f"{self.name}: only a list of numbers can be increasing.")
         if self.choices is not None:
             object.__setattr__(self, "choices", tuple(self.choices))
 
@@ -139,7 +152,8 @@ class Param:
                     else "any number of items" if lo == 0 else f"at least {lo} item" + ("s" if lo > 1 else ""))
             if self.min_len is not None and self.min_len == self.max_len:
                 size = f"exactly {self.min_len} item" + ("s" if self.min_len > 1 else "")
-            text = f"a list of {size}, each {self.item.allowed()}"
+            order = "strictly increasing " if self.increasing else "distinct " if self.distinct else ""
+            text = f"a {order}list of {size}, each {self.item.allowed()}"
         if self.unit and self.kind in ("int", "float"):
             text += f" ({self.unit})"
         return text + (", or None" if self.allow_none else "")
@@ -178,8 +192,23 @@ class Param:
         elif isinstance(value, Sequence) and not isinstance(value, (str, bytes)):
             lo = self.min_len if self.min_len is not None else (0 if self.allow_empty else 1)
             if lo <= len(value) and (self.max_len is None or len(value) <= self.max_len):
-                return [self.item.check(v, f"{name}[{i}]") for i, v in enumerate(value)]
+                items = [self.item.check(v, f"{name}[{i}]") for i, v in enumerate(value)]
+                self._check_order(items, name, value)
+                return items
         fail(name, value, self.allowed())
+
+    def _check_order(self, items: list, name: str, value) -> None:
+        """Repeated items of a ``distinct`` list, a step down (or a tie) in an ``increasing`` one."""
+        if self.distinct or self.increasing:
+            for i, v in enumerate(items):
+                j = next((j for j in range(i) if type(items[j]) is type(v) and items[j] == v), None)
+                if j is not None:
+                    fail(name, value, f"distinct items ({name}[{j}] and {name}[{i}] are both {v!r})")
+        if self.increasing:
+            for i in range(1, len(items)):
+                if not items[i - 1] < items[i]:
+                    fail(name, value, f"a strictly increasing list ({name}[{i - 1}] = {items[i - 1]!r} is not "
+                                      f"below {name}[{i}] = {items[i]!r}), e.g. {sorted(items)!r}")
 
 
 class Values(Mapping):
@@ -208,18 +237,28 @@ class Values(Mapping):
 
 
 def check_names(declarations: Iterable[Param], namespace: Mapping, *, ignore: Iterable[str] = ()) -> None:
-    """Stops if ``namespace`` holds an UPPER_CASE name no declaration knows, naming the closest declared ones.
+    """Stops on a name in ``namespace`` that looks like a parameter but is not one, naming the closest declared ones.
+
+    A name looks like a parameter if it is spelled in capitals (``N_TRAINS``) or is a declared
+    name in other letter case (``n_train``, ``N_train``); other names (imports, ``In``, ``_``)
+    are the notebook's own.
 
     Raises:
-      ParameterError: ``N_TRAINS is not a parameter of this section (did you mean N_TRAIN?) ...``.
+      ParameterError: ``unknown name N_TRAINS: not a parameter of this section (did you mean N_TRAIN?) ...``.
     """
     declared = [d.name for d in declarations]
     known = set(declared) | set(ignore)
+    by_upper = {n.upper(): n for n in declared}
     for name in sorted(namespace):
-        if _UPPER_CASE.match(name) and name not in known:
+        if name in known or not isinstance(name, str):
+            continue
+        if name.upper() in by_upper:
+            raise ParameterError(f"unknown name {name}: not a parameter of this section; names are case-sensitive "
+                                 f"(did you mean {by_upper[name.upper()]}?).")
+        if _UPPER_CASE.match(name):
             close = difflib.get_close_matches(name, declared, n=3, cutoff=0.6)
             hint = f" (did you mean {' or '.join(close)}?)" if close else ""
-            raise ParameterError(f"{name} is not a parameter of this section{hint}: the parameters are "
+            raise ParameterError(f"unknown name {name}: not a parameter of this section{hint}; the parameters are "
                                  f"{', '.join(declared)}.")
 
 

@@ -105,12 +105,46 @@ def test_missing_parameter_is_named():
 def test_unknown_upper_case_names_are_rejected_with_suggestions():
     namespace = {"N_TRAIN": 1, "N_SHOW": 1, "EPOCHS": 1, "SWITCH": [], "np": np, "In": [], "_x": 1, "x1": 2}
     check_names(DECLS, namespace)  # lower case, private and mixed-case names are not parameters
-    with pytest.raises(ParameterError, match=r"^N_TRAINS is not a parameter of this section \(did you mean "
-                                              r"N_TRAIN\?\): the parameters are N_TRAIN, N_SHOW, EPOCHS, SWITCH\.$"):
+    with pytest.raises(ParameterError, match=r"^unknown name N_TRAINS: not a parameter of this section \(did you "
+                                              r"mean N_TRAIN\?\); the parameters are N_TRAIN, N_SHOW, EPOCHS, "
+                                              r"SWITCH\.$"):
         check_names(DECLS, namespace | {"N_TRAINS": 50})
-    with pytest.raises(ParameterError, match=r"^ZEBRA is not a parameter of this section: "):
+    with pytest.raises(ParameterError, match=r"^unknown name ZEBRA: not a parameter of this section; "):
         check_names(DECLS, namespace | {"ZEBRA": 1})
     check_names(DECLS, namespace | {"ZEBRA": 1}, ignore=["ZEBRA"])
+
+
+@pytest.mark.parametrize("spelling", ["n_train", "N_train", "n_Train", "n_shoW", "Epochs", "switch"])
+def test_a_declared_name_in_other_letter_case_is_rejected(spelling):
+    # papermill's `-p n_train 50` adds a variable n_train and leaves N_TRAIN at its default.
+    namespace = {"N_TRAIN": 1, "N_SHOW": 1, "EPOCHS": 1, "SWITCH": []}
+    intended = spelling.upper()
+    with pytest.raises(ParameterError, match=rf"^unknown name {spelling}: .*case-sensitive \(did you mean "
+                                              rf"{intended}\?\)\.$"):
+        check_names(DECLS, namespace | {spelling: 50})
+
+
+def test_distinct_and_increasing_lists():
+    widths = Param("WIDTHS", "list", "widths", item=Param("w", "int", "", low=1), increasing=True)
+    assert widths.check([8, 64, 512]) == [8, 64, 512]
+    rejects(widths, [512, 64, 8], "WIDTHS = [512, 64, 8] is not allowed: expected a strictly increasing list "
+                                  "(WIDTHS[0] = 512 is not below WIDTHS[1] = 64), e.g. [8, 64, 512].")
+    rejects(widths, [8, 8], "WIDTHS = [8, 8] is not allowed: expected distinct items (WIDTHS[0] and WIDTHS[1] are "
+                            "both 8).")
+    eps = Param("EPS_LIST", "list", "budgets", item=Param("e", "float", "", low=0), increasing=True)
+    rejects(eps, [0.1, 0.1], "EPS_LIST = [0.1, 0.1] is not allowed: expected distinct items")
+    rejects(eps, [1, 1.0], "EPS_LIST = [1, 1.0] is not allowed: expected a strictly increasing list")
+    archs = Param("ARCHS", "list", "a", item=Param("a", "choice", "", choices=("fc", "conv")), distinct=True)
+    assert archs.check(["conv", "fc"]) == ["conv", "fc"]  # any order
+    rejects(archs, ["fc", "conv", "fc"], "ARCHS = ['fc', 'conv', 'fc'] is not allowed: expected distinct items "
+                                         "(ARCHS[0] and ARCHS[2] are both 'fc').")
+    assert "a distinct list of" in archs.allowed() and "a strictly increasing list of" in widths.allowed()
+    plain = Param("DEPTHS", "list", "d", item=Param("d", "int", "", low=1))
+    assert plain.check([1, 1]) == [1, 1]  # repeats allowed unless declared otherwise
+    with pytest.raises(ValueError, match="only a list of numbers can be increasing"):
+        Param("X", "list", "", item=Param("a", "choice", "", choices=("fc",)), increasing=True)
+    with pytest.raises(ValueError, match="only a 'list' can be distinct"):
+        Param("X", "int", "", distinct=True)
 
 
 def test_declaration_errors():

@@ -21,7 +21,6 @@ from ntkcompanion.sections import _memory as m
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GIB = 2**30
-LEGACY = {"PGD_STEP", "PGD_STEP_SIZE", "PGD_STEPS", "STEP_SIZE", "STEPS", "EVAL_STEPS"}
 
 
 def notebook_parameters(section):
@@ -89,12 +88,29 @@ def test_defaults_pass(section, clean_dir):
     assert sections.module(section).peak_memory_bytes(p) > 0 and sections.module(section).flops(p) > 0
 
 
+def drift(section, in_notebook) -> dict:
+    """``{NAME: (notebook value, declared default)}`` where they differ, in value or in type (1 vs 1.0)."""
+    declared = sections.defaults(section)
+    missing = object()
+    return {name: (in_notebook.get(name, missing), declared.get(name, missing))
+            for name in [*declared, *(n for n in in_notebook if n not in declared)]
+            if name not in in_notebook or name not in declared or in_notebook[name] != declared[name]
+            or type(in_notebook[name]) is not type(declared[name])}
+
+
 @pytest.mark.parametrize("section", sections.SECTIONS)
-def test_notebook_declares_what_the_section_declares(section):
+def test_notebook_defaults_equal_the_declarations(section):
+    """One source per parameter: the parameters cell assigns every declared name its declared default."""
     in_notebook = notebook_parameters(section)
-    if LEGACY & set(in_notebook):
-        pytest.skip("the notebook still uses the old knob names")
-    assert set(in_notebook) == {d.name for d in sections.declarations(section)}
+    assert list(in_notebook) == [d.name for d in sections.declarations(section)]  # same names, same order
+    assert drift(section, in_notebook) == {}
+
+
+def test_a_drifted_notebook_default_is_caught():
+    cell = notebook_parameters("02_training_free_attacks")
+    assert drift("02_training_free_attacks", cell | {"EPS_LIST": [0.05, 0.1, 0.2]}) == {
+        "EPS_LIST": ([0.05, 0.1, 0.2], [0.05, 0.2])}
+    assert set(drift("02_training_free_attacks", cell | {"N_TRAIN": 60.0, "EXTRA": 1})) == {"N_TRAIN", "EXTRA"}
 
 
 @pytest.mark.parametrize("section", sections.SECTIONS)
@@ -108,7 +124,7 @@ def test_every_bad_value_stops_naming_the_parameter(section, clean_dir):
             assert str(error.value).startswith(f"{name} = "), (d.name, value, str(error.value))
             tried += 1
         misspelled = d.name + "S" if not d.name.endswith("S") else d.name[:-1]
-        with pytest.raises(ParameterError, match=f"^{misspelled} is not a parameter of this section "
+        with pytest.raises(ParameterError, match=f"^unknown name {misspelled}: not a parameter of this section "
                                                  rf"\(did you mean {d.name}"):
             sections.setup(section, base | {misspelled: base[d.name]}, display=False)
         tried += 1
@@ -132,10 +148,11 @@ REGRESSIONS = [
     ("08_adversarial_training", {"BATCH_SIZE": 500, "N_TRAIN": 200},
      "BATCH_SIZE = 500 is not allowed: expected at most N_TRAIN = 200"),
     # The evidence layer owns laziness now: a threshold passed to the section is an unknown name.
-    ("08_adversarial_training", {"LAZY_THRESHOLD": 5}, "LAZY_THRESHOLD is not a parameter of this section"),
+    ("08_adversarial_training", {"LAZY_THRESHOLD": 5}, "unknown name LAZY_THRESHOLD: not a parameter of this section"),
     ("08_adversarial_training", {"WIDTH": 32.5, "NETWORK": "mlp"}, "WIDTH = 32.5 is not allowed: expected an integer"),
     ("08_adversarial_training", {"EPOCHS": 0}, "EPOCHS = 0"),
-    ("01_ntk_primer", {"N_TRAINS": 50}, "N_TRAINS is not a parameter of this section (did you mean N_TRAIN?)"),
+    ("01_ntk_primer", {"N_TRAINS": 50}, "unknown name N_TRAINS: not a parameter of this section (did you mean "
+                                        "N_TRAIN?)"),
     ("01_ntk_primer", {"N_TRAIN": 100000, "CLASSES": [3, 5]}, "N_TRAIN = 100000 is not allowed: expected at most"),
     ("07_seeing_features", {"MULTI_CLASSES": [1, 2]}, "MULTI_CLASSES = [1, 2] is not allowed"),
     ("02_training_free_attacks", {"CLASSES": [3, 12]}, "CLASSES = [3, 12] is not allowed"),
@@ -148,6 +165,21 @@ REGRESSIONS = [
      "LINEARISED_MODES[0] = 'fgsm'"),
     ("02_training_free_attacks", {"EPS": 2.0, "NORM": "linf"}, "EPS = 2.0 is not allowed"),
     ("01_ntk_primer", {"DATASET": "no_such_data"}, "DATASET = 'no_such_data' is not allowed"),
+    # Issue 20: grids and lists that were accepted and silently mis-read.
+    ("03_transfer", {"WIDTHS": [512, 64, 8]}, "WIDTHS = [512, 64, 8] is not allowed: expected a strictly increasing"),
+    ("03_transfer", {"WIDTHS": [8, 8]}, "WIDTHS = [8, 8] is not allowed: expected distinct items"),
+    ("01_ntk_primer", {"ARCHITECTURES": ["fc", "fc"]}, "ARCHITECTURES = ['fc', 'fc'] is not allowed: expected distinct"),
+    ("02_training_free_attacks", {"EPS_LIST": [0.1, 0.1]}, "EPS_LIST = [0.1, 0.1] is not allowed: expected distinct"),
+    ("01_ntk_primer", {"n_train": 50}, "unknown name n_train: not a parameter of this section; names are "
+                                       "case-sensitive (did you mean N_TRAIN?)"),
+    ("01_ntk_primer", {"N_train": 50}, "unknown name N_train:"),
+    # Issue 20: values that were clamped silently are refused with the bound known at setup.
+    ("05_learned_early", {"N_K": 1000}, "N_K = 1000 is not allowed: expected at most N_TRAIN = 60"),
+    ("04_eigen_features", {"N_LEADING": 1000}, "N_LEADING = 1000 is not allowed: expected at most N_TRAIN = 60"),
+    ("06_consistency", {"N_LEADING": 1000}, "N_LEADING = 1000 is not allowed: expected at most N_TRAIN = 20"),
+    ("07_seeing_features", {"N_LEADING": 1000}, "N_LEADING = 1000 is not allowed: expected at most N_TRAIN - 1 = 59"),
+    ("08_adversarial_training", {"KERNEL_BATCH_SIZE": 100000},
+     "KERNEL_BATCH_SIZE = 100000 is not allowed: expected at most N_SNAPSHOT = 10"),
 ]
 
 
@@ -240,3 +272,81 @@ def test_table_is_shown_once_with_values_and_meanings(capsys, clean_dir):
     assert html.startswith('<table class="ntkc-parameters">') and html.count("<tr>") == len(p.as_dict()) + 1
     assert "| `TRAIN_STEPS` |" not in p._repr_markdown_() and "| TRAIN_STEPS | `50` |" in p._repr_markdown_()
     assert p.started <= time.time() and p.elapsed() >= 0
+
+
+# --- issue 20: list rules, names in any letter case, the output folder ---------------------------------------
+
+# Lists whose repeats mean something: one entry per architecture, an architecture may repeat its depth.
+REPEATS_ALLOWED = {"DEPTHS", "ATTACKED"}
+
+
+def list_declarations():
+    return [(section, d) for section in sections.SECTIONS for d in sections.declarations(section) if d.kind == "list"]
+
+
+def test_every_list_parameter_has_an_order_rule():
+    """Each list either forbids repeats or is one whose repeats mean something; numeric grids are increasing."""
+    for section, d in list_declarations():
+        if d.name in REPEATS_ALLOWED:
+            assert not (d.distinct or d.increasing), (section, d.name)
+            continue
+        assert d.distinct or d.increasing, (section, d.name)
+        if d.item.kind in ("int", "float"):
+            assert d.increasing, (section, d.name)
+
+
+def _an_item(d, default):
+    return default[0] if default else 0  # an empty class list: class 0 exists in every dataset
+
+
+@pytest.mark.parametrize("section,name", [(s, d.name) for s, d in list_declarations()
+                                          if d.name not in REPEATS_ALLOWED])
+def test_sweep_duplicates_and_non_monotone_grids(section, name, clean_dir):
+    base = defaults(section)
+    d = next(d for d in sections.declarations(section) if d.name == name)
+    x = _an_item(d, base[name])
+    with pytest.raises(ParameterError, match=rf"^{name} = .* is not allowed: expected distinct items"):
+        sections.setup(section, base | {name: [x, x]}, display=False)
+    grid = base[name]
+    if d.increasing:
+        assert len(grid) >= 2, "a grid default needs two points to test its order"
+        with pytest.raises(ParameterError, match=rf"^{name} = .* is not allowed: expected a strictly increasing"):
+            sections.setup(section, base | {name: grid[::-1]}, display=False)
+
+
+@pytest.mark.parametrize("section", sections.SECTIONS)
+def test_sweep_names_in_other_letter_case(section, clean_dir):
+    """``-p n_train 50`` adds a variable ``n_train`` next to ``N_TRAIN``: every such spelling is refused."""
+    base = defaults(section)
+    for d in sections.declarations(section):
+        for spelling in {d.name.lower(), d.name[0] + d.name[1:].lower(), d.name.capitalize()} - {d.name}:
+            with pytest.raises(ParameterError, match=rf"^unknown name {spelling}: .*case-sensitive \(did you mean "
+                                                     rf"{d.name}\?\)"):
+                sections.setup(section, base | {spelling: base[d.name]}, display=False)
+    assert sorted(os.listdir(clean_dir)) == []
+
+
+def test_output_dir_that_is_a_file_is_refused_before_any_work(clean_dir):
+    (clean_dir / "taken").write_text("a file")
+    base = defaults("01_ntk_primer")
+    with pytest.raises(ParameterError, match=r"^OUTPUT_DIR = 'taken' is not allowed: expected a folder for "
+                                             r"metrics.json, but .*taken is an existing file\.$"):
+        sections.setup("01_ntk_primer", base | {"OUTPUT_DIR": "taken"}, display=False)
+    with pytest.raises(ParameterError, match=r"^OUTPUT_DIR = 'taken/results' is not allowed: .*taken is a file, so "
+                                             r"no folder can be made under it"):
+        sections.setup("01_ntk_primer", base | {"OUTPUT_DIR": "taken/results"}, display=False)
+    sections.setup("01_ntk_primer", base | {"OUTPUT_DIR": "new/deeper/results"}, display=False)
+    assert sorted(os.listdir(clean_dir)) == ["taken"]  # nothing created by the check
+
+
+def test_unwritable_output_dir_is_refused_before_any_work(clean_dir, monkeypatch):
+    import errno
+    import tempfile
+
+    def read_only(*args, **kwargs):
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    monkeypatch.setattr(tempfile, "TemporaryFile", read_only)
+    with pytest.raises(ParameterError, match=r"^OUTPUT_DIR = 'results/x' is not allowed: expected a folder this run "
+                                             r"can write to, but .* cannot be written \(Read-only file system\)"):
+        sections.setup("01_ntk_primer", defaults("01_ntk_primer") | {"OUTPUT_DIR": "results/x"}, display=False)

@@ -9,7 +9,8 @@ which, before any heavy work,
 1. stops on an UPPER_CASE name the section does not declare (a mistyped ``-p N_TRAINS 50``),
    naming the closest declared ones;
 2. validates every parameter (type, bounds, allowed values) and the rules between them,
-   stopping at the first error with the parameter, the value and what is allowed;
+   stopping at the first error with the parameter, the value and what is allowed, and checks
+   that ``OUTPUT_DIR`` can be written (a folder, or creatable; nothing is created yet);
 3. estimates the peak memory of the section's largest allocation and stops if it exceeds
    the memory available, naming the parameters to lower (override:
    ``NTKCOMPANION_SKIP_MEMORY_CHECK=1``);
@@ -34,7 +35,7 @@ import time
 from collections.abc import Mapping
 
 from ntkcompanion import parameters, resources
-from ntkcompanion.sections import _memory
+from ntkcompanion.sections import _common, _memory
 
 __all__ = ["SECTIONS", "RunParameters", "declarations", "defaults", "module", "setup"]
 
@@ -197,6 +198,8 @@ def setup(section: str, namespace: Mapping, *, display: bool = True, available: 
     mod = module(section)
     parameters.check_names(mod.PARAMETERS, namespace)
     values = parameters.validate(mod.PARAMETERS, namespace, getattr(mod, "CHECKS", ()))
+    if "OUTPUT_DIR" in values:
+        _common.check_output_dir(values)
     budget = resources.available_memory_bytes() if available is None else available
     derived = mod.derive(values, budget) if hasattr(mod, "derive") else {}
     p = RunParameters(section, values, mod.PARAMETERS, derived)

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import functools
 import os
+from pathlib import Path
+import tempfile
 
 from ntkcompanion import architectures as _architectures
 from ntkcompanion import attacks as _attacks
@@ -58,7 +60,7 @@ def classes(name="CLASSES", default=(3, 5), *, meaning=None, min_len=None, max_l
     meaning = meaning or ("classes of the task, as indices or names: two give a binary task (first -1, second +1); "
                           "[] for all classes or three or more give one-hot targets")
     return Param(name, "list", meaning, item=Param("class", "class", "a class"), min_len=min_len,
-                 max_len=max_len, allow_empty=allow_empty, default=list(default))
+                 max_len=max_len, allow_empty=allow_empty, distinct=True, default=list(default))
 
 
 def n_train(default=60, low=2, meaning="training images") -> Param:
@@ -76,6 +78,31 @@ def seed() -> Param:
 
 def output_dir(section: str) -> Param:
     return Param("OUTPUT_DIR", "str", "where metrics.json is written", default=f"results/{section}", shown=False)
+
+
+def check_output_dir(p, name="OUTPUT_DIR") -> None:
+    """``OUTPUT_DIR`` is a folder, or can be made one, and can be written to; nothing is created.
+
+    The run writes there only at its end, so a path that is an existing file, lies under a
+    file, or sits on a read-only or forbidden folder would otherwise fail after all the work.
+    The write test is an unnamed temporary file in the nearest existing folder (gone when closed).
+    """
+    value = p[name]
+    path = Path(value).expanduser()
+    if path.exists() and not path.is_dir():
+        fail(name, value, f"a folder for metrics.json, but {path.resolve()} is an existing file")
+    folder = path
+    while not folder.exists() and folder != folder.parent:
+        folder = folder.parent
+    if not folder.is_dir():
+        fail(name, value, f"a folder for metrics.json, but {folder.resolve()} is a file, so no folder can be made "
+                          f"under it")
+    try:
+        with tempfile.TemporaryFile(dir=folder):
+            pass
+    except OSError as error:
+        fail(name, value, f"a folder this run can write to, but {folder.resolve()} cannot be written "
+                          f"({error.strerror or error})")
 
 
 # An l2 ball of this radius (pixel units) already holds every image of a 32x32x3 set in [0, 1].
@@ -125,7 +152,7 @@ def architecture(name="ARCHITECTURE", default="fc") -> Param:
 def architectures(name="ARCHITECTURES", default=("fc", "conv"), *, allow_empty=False, meaning=None) -> Param:
     return Param(name, "list", meaning or "kernel architectures compared",
                  item=Param("architecture", "choice", "", choices=ARCHITECTURES), allow_empty=allow_empty,
-                 max_len=len(ARCHITECTURES), default=list(default))
+                 max_len=len(ARCHITECTURES), distinct=True, default=list(default))
 
 
 def depth(default=1) -> Param:

@@ -22,7 +22,7 @@ PARAMETERS = [
     c.architectures(meaning="architectures whose kernels are compared"),
     c.depth(default=2),
     Param("WIDTHS", "list", "finite widths compared with the infinite-width kernel",
-          item=Param("width", "int", "", low=1, high=MAX_WIDTH), max_len=32, default=[16, 64, 256]),
+          item=Param("width", "int", "", low=1, high=MAX_WIDTH), max_len=32, increasing=True, default=[16, 64, 256]),
     Param("N_KERNEL", "int", "images on which the empirical and analytic NTK are compared (at most N_TRAIN)",
           unit="images", low=2, high=c.MAX_IMAGES, default=16),
     Param("N_SEEDS", "int", "random initialisations per width", low=1, high=c.MAX_SEEDS, default=2),

@@ -29,7 +29,7 @@ PARAMETERS = [
           default=50),
     c.depth(default=2),
     Param("EPS_LIST", "list", "budgets of the accuracy-vs-epsilon curves (0 and EPS are added)",
-          item=Param("eps", "float", "", low=0.0, high=c.MAX_L2_EPS), max_len=64, default=[0.05, 0.1, 0.2]),
+          item=Param("eps", "float", "", low=0.0, high=c.MAX_L2_EPS), max_len=64, increasing=True, default=[0.05, 0.2]),
     dataclasses.replace(c.eps(0.1, with_norm=True), low_open=True,
                         meaning="headline attack radius: adversarial images, the table (8/255 on CIFAR-10)"),
     c.attack_steps(meaning="PGD iterations (FGSM is a single step of size epsilon)"),

@@ -24,7 +24,7 @@ PARAMETERS = [
     c.architecture(),
     c.depth(),
     Param("WIDTHS", "list", "finite widths, ideally spanning two orders of magnitude or more",
-          item=Param("width", "int", "", low=1, high=MAX_WIDTH), max_len=32, default=[8, 64, 512]),
+          item=Param("width", "int", "", low=1, high=MAX_WIDTH), max_len=32, increasing=True, default=[8, 64, 512]),
     Param("N_SEEDS", "int", "initialisations per width", low=1, high=c.MAX_SEEDS, default=2),
     Param("TRAIN_STEPS", "int", "gradient-descent steps of every network (training time LR_SCALE / lambda_max "
           "per step)", unit="steps", low=1, high=MAX_TRAIN_STEPS, default=50),

@@ -53,6 +53,7 @@ CHECKS = [
     at_most("N_BINS", "N_TRAIN"),
     at_most("N_EXAMPLES", "N_TRAIN"),
     at_most("HEAD_K", "N_TRAIN", offset=-1),
+    at_most("N_LEADING", "N_TRAIN"),  # the features there are; more would be clamped
     _some_attacked,
 ]
 

@@ -5,7 +5,7 @@ kernel rows of ``FEATURE_CHUNK`` predictors attacked at once (``N_TIMES + 1`` pr
 :math:`f_t` and ``N_K`` top-k predictors, each attacked with PGD).
 """
 
-from ntkcompanion.parameters import Param
+from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
@@ -35,6 +35,7 @@ PARAMETERS = [
 
 CHECKS = [
     *c.task_checks(),
+    at_most("N_K", "N_TRAIN"),  # k runs over 1..N_TRAIN: more grid points than that would be merged
 ]
 
 

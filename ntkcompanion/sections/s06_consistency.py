@@ -96,6 +96,7 @@ CHECKS = [
     _check_pool,
     at_most("N_AGREEMENT", "N_TRAIN"),
     at_most("N_BINS", "N_TRAIN"),
+    at_most("N_LEADING", "N_TRAIN"),  # the features there are; more would be clamped
 ]
 
 

@@ -58,6 +58,7 @@ CHECKS = [
     _check_attacks,
     at_most("N_IMAGES", "N_TEST"),
     at_most("N_GALLERY", "N_TRAIN"),
+    at_most("N_LEADING", "N_TRAIN", offset=-1),  # the head leaves a tail group of at least one feature
 ]
 
 

@@ -36,7 +36,7 @@ PARAMETERS = [
     Param("BATCH_SIZE", "int", "images per SGD step (at most N_TRAIN)", unit="images", low=1, high=c.MAX_IMAGES,
           default=50),
     Param("MODES", "list", "runs, distinct, including 'standard' and at least one adversarial one",
-          item=Param("mode", "choice", "", choices=MODES), min_len=2, max_len=len(MODES),
+          item=Param("mode", "choice", "", choices=MODES), min_len=2, max_len=len(MODES), distinct=True,
           default=["standard", "fgsm", "pgd"]),
     c.eps(with_norm=True),
     c.attack_step_size(),
@@ -55,10 +55,10 @@ PARAMETERS = [
     Param("TRANSIENT_EPOCHS", "int", "early epochs left out of the averaged velocity and top-k mass (Fort et al.'s "
           "chaotic transient); below EPOCHS", unit="epochs", low=0, high=MAX_EPOCHS, default=1),
     Param("SWITCH_EPOCHS", "list", "increasing epochs from which the linearised network is trained (each below "
-          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, default=[0, 1]),
+          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, increasing=True, default=[0, 1]),
     Param("LINEARISED_MODES", "list", "runs repeated with linearisation: [] for none, or 'standard' and an "
           "adversarial mode of MODES", item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES),
-          allow_empty=True, default=["standard", "pgd"]),
+          allow_empty=True, distinct=True, default=["standard", "pgd"]),
     Param("N_SEEDS", "int", "seeds of every run (SEED, SEED + 1, ...): initialisation, batch order, snapshot subset",
           low=1, high=MAX_SEEDS, default=2),
     c.fraction("TARGET_CLEAN_ACCURACY", 0.95, "clean test accuracy standard training must reach for the verdicts "
@@ -118,6 +118,7 @@ CHECKS = [
     at_most("BATCH_SIZE", "N_TRAIN"),
     at_most("N_SNAPSHOT", "N_TRAIN"),
     at_most("SNAPSHOT_EVERY", "EPOCHS"),
+    at_most("KERNEL_BATCH_SIZE", "N_SNAPSHOT"),  # a block holds at most the snapshot's images
     _check_top_k,
 ]
 
