@@ -315,7 +315,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
             accuracy = cache.cached(
                 cache.key(kind="evaluation", state=state_key, **evaluation),
                 lambda: dict(zip(("clean", "robust"), _evaluate(
-                    predict_fn, model_fn, params, x_test, y_test, config, jax.random.fold_in(eval_key, epoch)))))
+                    predict_fn, model_fn, params, x_test, y_test, config, jax.random.fold_in(eval_key, epoch)))),
+                shapes={"clean": (), "robust": ()})
         else:
             accuracy = {"clean": float("nan"), "robust": float("nan")}
         for name, value in zip(history, (epoch, loss, float(accuracy["clean"]), float(accuracy["robust"]))):
@@ -326,7 +327,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
             entry = cache.cached(kernel_key, lambda: {
                 "ntk": kernels.empirical_ntk(apply_fn, params, x_snapshot, trace_axes=(),
                                              batch_size=config.kernel_batch_size).astype(np.float32),
-                "images": np.array(cache.fingerprint(x_snapshot))})
+                "images": np.array(cache.fingerprint(x_snapshot))},
+                shapes={"ntk": (len(x_snapshot), len(x_snapshot), *(y_train.shape[1:] or (1,)) * 2), "images": ()})
             fingerprints.append(str(entry["images"]))
             kernel_keys.append(kernel_key)
         bar.set_postfix(loss=f"{loss:.3f}", clean=f"{accuracy['clean']:.3f}",

@@ -11,7 +11,12 @@ is complete. An interrupted write leaves either no entry or the previous one, ne
 of one; the temporary file a killed write leaves behind is removed by a later write
 (:func:`remove_orphans`, run by every :func:`save`).
 Every entry also stores its own key, and :func:`load` treats anything it cannot read
-back completely (a truncated copy, a foreign file) as a miss, so a rerun recomputes.
+back completely as a miss, so the caller recomputes: a truncated copy, a foreign file, a
+flipped bit in the data or in a zip header (whatever exception reading raises), or arrays
+of other shapes than the caller asked for (``shapes``). Such an entry is deleted, with a
+one-line :class:`CacheNotice`, and the recomputed one replaces it. A cache folder that
+cannot be written (read-only, full) is not an error either: :func:`save` says so once and
+the run goes on without caching.
 
 Pytrees are stored as their flattened leaves (``leaf_0``, ``leaf_1``, ...); the
 caller rebuilds the tree from a template with the same structure (:func:`load_tree`).
@@ -31,7 +36,7 @@ import json
 import numbers
 import os
 import time
-import zipfile
+import warnings
 from pathlib import Path
 
 import jax
@@ -40,11 +45,20 @@ import pooch
 
 from ntkcompanion import _io
 
-__all__ = ["cache_dir", "fingerprint", "key", "path", "save", "load", "save_tree", "load_tree",
+__all__ = ["CacheNotice", "cache_dir", "fingerprint", "key", "path", "save", "load", "save_tree", "load_tree",
            "cached", "remove_orphans"]
 
 _ENV_VAR = "NTKCOMPANION_CACHE_DIR"
 _KEY_ENTRY = "__key__"
+_UNWRITABLE: set = set()  # cache folders already reported as unwritable in this process
+
+
+class CacheNotice(UserWarning):
+    """A cache entry was discarded (to be recomputed), or the cache could not be written; the run goes on."""
+
+
+def _notice(message: str) -> None:
+    warnings.warn(message, CacheNotice, stacklevel=3)
 
 
 def cache_dir() -> Path:
@@ -136,7 +150,14 @@ def save(entry_key: str, arrays: dict) -> dict:
         f.flush()
         os.fsync(f.fileno())  # the rename must not reach the disk before the data
 
-    _io.atomic_write(target, write)
+    try:
+        _io.atomic_write(target, write)
+    except OSError as error:  # read-only or full: the caller holds the arrays, so only the saving is lost
+        root = str(cache_dir())
+        if root not in _UNWRITABLE:
+            _UNWRITABLE.add(root)
+            _notice(f"ntkcompanion: cannot write the cache {root} ({error.strerror or error}); "
+                    f"computing without caching.")
     return arrays
 
 
@@ -150,7 +171,11 @@ def remove_orphans(*, older_than: float = _io.ORPHAN_AGE_SECONDS) -> list[Path]:
     if not root.is_dir():
         return []
     removed, cutoff = [], time.time() - older_than
-    for directory in [root, *(d for d in root.iterdir() if d.is_dir())]:
+    try:
+        directories = [root, *(d for d in root.iterdir() if d.is_dir())]
+    except OSError:  # unreadable: nothing to clean that we could remove
+        return []
+    for directory in directories:
         removed += _io.remove_orphans(directory, older_than=older_than)
         for tmp in directory.glob(".*.tmp"):
             try:
@@ -162,18 +187,45 @@ def remove_orphans(*, older_than: float = _io.ORPHAN_AGE_SECONDS) -> list[Path]:
     return removed
 
 
-def load(entry_key: str) -> dict | None:
-    """The arrays stored under ``entry_key``, or ``None`` if there is no complete, matching entry."""
-    target = path(entry_key)
-    if not target.exists():
-        return None
+def _discard(target: Path, reason: str) -> None:
+    _notice(f"ntkcompanion: discarded the cache entry {target.name} ({reason}); recomputing it.")
     try:
+        target.unlink()
+    except OSError:  # read-only: ignored now, replaced by the next writable run
+        pass
+
+
+def load(entry_key: str, shapes: dict | None = None) -> dict | None:
+    """The arrays stored under ``entry_key``, or ``None`` if there is no complete, matching entry.
+
+    Args:
+      entry_key: from :func:`key`.
+      shapes: optional ``{name: shape}`` the caller expects (``{"ntk": (n1, n2)}``); an entry
+        lacking one of these arrays, or holding it in another shape, is discarded.
+
+    Returns:
+      name → numpy array, or ``None`` (absent, or discarded with a :class:`CacheNotice`).
+    """
+    target = path(entry_key)
+    try:
+        if not target.exists():
+            return None
         with np.load(target, allow_pickle=False) as npz:
             arrays = {name: npz[name] for name in npz.files}
-    except (OSError, ValueError, EOFError, zipfile.BadZipFile, KeyError):
+    # A damaged entry fails in many ways (BadZipFile, a CRC or zlib error, NotImplementedError
+    # for a flipped compression-method bit, a bad npy header, MemoryError for an absurd shape);
+    # whichever it is, the entry is disposable.
+    except Exception as error:  # noqa: BLE001
+        _discard(target, f"unreadable: {type(error).__name__}: {str(error)[:200]}")
         return None
     if str(arrays.pop(_KEY_ENTRY, "")) != entry_key:
+        _discard(target, "it holds another entry's arrays")
         return None
+    for name, shape in (shapes or {}).items():
+        if name not in arrays or arrays[name].shape != tuple(shape):
+            found = arrays[name].shape if name in arrays else "no such array"
+            _discard(target, f"array {name!r} has shape {found}, expected {tuple(shape)}")
+            return None
     return arrays
 
 
@@ -206,6 +258,7 @@ def load_tree(entry_key: str, like, *, extra: bool = False):
     leaves = [stored.get(f"leaf_{i}") for i in range(len(template))]
     if len(stored) != len(template) or any(
             leaf is None or leaf.shape != np.shape(t) for leaf, t in zip(leaves, template)):
+        _discard(path(entry_key), "its leaves do not have the structure and shapes asked for")
         return None
     tree = jax.tree_util.tree_unflatten(treedef, leaves)
     if extra:
@@ -213,9 +266,10 @@ def load_tree(entry_key: str, like, *, extra: bool = False):
     return tree
 
 
-def cached(entry_key: str, compute_fn) -> dict:
-    """Loads the entry ``entry_key``, or computes it with ``compute_fn() -> dict`` and stores it."""
-    arrays = load(entry_key)
+def cached(entry_key: str, compute_fn, shapes: dict | None = None) -> dict:
+    """Loads the entry ``entry_key`` (checked against ``shapes``, see :func:`load`), or computes it with
+    ``compute_fn() -> dict`` and stores it."""
+    arrays = load(entry_key, shapes)
     if arrays is None:
         arrays = save(entry_key, compute_fn())
     return arrays

@@ -279,7 +279,8 @@ def gram(x1, x2=None, architecture: str = "fc", depth: int = 1, *, kind="ntk", c
                            kernels=list(kinds), x1=_cache.fingerprint(x1),
                            x2=None if x2 is None else _cache.fingerprint(x2),
                            x64=bool(jax.config.jax_enable_x64))
-        arrays = _cache.cached(entry, compute)
+        shape = (len(x1), len(x1) if x2 is None else len(x2))
+        arrays = _cache.cached(entry, compute, shapes={g: shape for g in kinds})  # a wrong-shaped entry is recomputed
     else:
         arrays = compute()
     out = tuple(np.asarray(arrays[g], np.float64) for g in kinds)
