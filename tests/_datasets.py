@@ -116,6 +116,19 @@ def malformed_npz_cases() -> dict[str, tuple[dict[str, np.ndarray], tuple[str, .
                                  ("'class_names'", "distinct")),
         "class names as objects": (_case(class_names=np.array(["a", "b", "c"], dtype=object)),
                                    ("'class_names'", "string array")),
+        # Issue 20: faults that crashed, hung or printed megabytes.
+        "channel-first images": (_case(x_train=lambda a: a["x_train"].transpose(0, 3, 1, 2),
+                                       x_test=lambda a: a["x_test"].transpose(0, 3, 1, 2)),
+                                 ("'x_train'", "channel-first (n, c, h, w)", "expected (n, h, w, c)")),
+        "label a million without class names": (_case(y_train=lambda a: np.where(np.arange(12) == 0, 10**6,
+                                                                                  a["y_train"])),
+                                                ("'y_train'", "label 1000000", "at most 5", "'class_names'")),
+        "label 10**12 without class names": (_case(y_test=lambda a: np.where(np.arange(6) == 5, 10**12,
+                                                                              a["y_test"])),
+                                             ("'y_test'", "label 1000000000000", "at most 5")),
+        "many classes short of images": (_case(y_train=np.arange(12) % 6, y_test=np.arange(6),
+                                               class_names=np.array([f"c{i}" for i in range(1000)])),
+                                         ("'y_train'", "too few", "'c6' (0)", "and 986 more")),
     }
 
 

@@ -108,6 +108,26 @@ def test_valid_npz_decoded_from_other_files(mnist_dir, official_test_split):
     _assert_healed(mnist_dir, official_test_split, "decoded from other raw files")
 
 
+def test_forged_cache_with_a_consistent_checksum_but_ten_images(mnist_dir, official_test_split):
+    """Provenance and checksum agree, but the arrays are not the whole split: the registry's counts refuse it."""
+    _load_quietly()
+    with np.load(mnist_dir / CACHE) as good:
+        raw_sha256 = good["raw_sha256"]
+    images, labels = official_test_split[0][:10].copy(), official_test_split[1][:10].copy()
+    np.savez(mnist_dir / CACHE, images=images, labels=labels, raw_sha256=raw_sha256,
+             arrays_sha256=np.array(_files.arrays_sha256(images, labels)))
+    _assert_healed(mnist_dir, official_test_split, "it holds 10 images")
+
+
+@pytest.mark.parametrize("fault", ["compression bit", "zip header bit", "npy header shape"])
+def test_damaged_zip_headers_of_the_cache(fault, mnist_dir, official_test_split):
+    from _faults import FAULTS
+
+    _load_quietly()
+    FAULTS[fault](mnist_dir / CACHE)
+    _assert_healed(mnist_dir, official_test_split, "unreadable")
+
+
 def test_npz_of_another_layout(mnist_dir, official_test_split):
     np.savez(mnist_dir / CACHE, images=official_test_split[0], labels=official_test_split[1])
     _assert_healed(mnist_dir, official_test_split, "holds arrays ['images', 'labels']")

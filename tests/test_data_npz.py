@@ -76,6 +76,7 @@ def test_malformed_file_is_refused_naming_the_array(case, tmp_path, isolated_dat
         data.load_task(str(path), [0, 1], n_train=2, n_test=2)
     assert time.perf_counter() - start < 5
     message = str(error.value)
+    assert len(message) < 600, message  # bounded, whatever the file holds
     assert message.startswith(f"DATASET = {str(path)!r} is not usable: "), message
     for word in words:
         assert word in message, (word, message)
@@ -133,3 +134,96 @@ def test_load_split_returns_copies(cifar_like_npz):
     labels[:] = 0
     again, labels_again = data.load_split(cifar_like_npz, "train")
     assert again.max() > 0 and labels_again.max() == 9
+
+
+# --- issue 20: damaged files, forged headers, directories; errors name the file and the array, in < 1 s ----------
+
+import zipfile  # noqa: E402
+
+from _faults import flip_compression_bit, flip_data_bit, flip_local_header_bit  # noqa: E402
+
+
+def _refused(path, *words, within=1.0):
+    start = time.perf_counter()
+    with pytest.raises(data.DatasetError) as error:
+        data.load_task(str(path), [0, 1], n_train=2, n_test=2)
+    assert time.perf_counter() - start < within
+    message = str(error.value)
+    assert message.startswith(f"DATASET = {str(path)!r} is not usable: ") and len(message) < 600, message
+    for word in words:
+        assert word in message, (word, message)
+    return message
+
+
+def _valid(tmp_path, name="mine.npz"):
+    arrays, _ = malformed_npz_cases()["missing array"]
+    arrays = dict(arrays, y_test=np.repeat(np.arange(3), 2))
+    return write_npz(tmp_path / name, arrays), arrays
+
+
+def test_a_huge_label_is_refused_at_once(tmp_path):
+    _, arrays = _valid(tmp_path)
+    for label in (10**6, 10**12):
+        path = write_npz(tmp_path / f"label{label}.npz", dict(arrays, y_train=np.r_[arrays["y_train"][:-1], label]))
+        _refused(path, "'y_train'", f"label {label}", "at most 5")
+
+
+def test_a_header_promising_more_than_the_file_stores_is_refused(tmp_path):
+    """x_train's header says (300, 4000, 4000, 1) uint8 (4.8 GB); the file holds a few bytes."""
+    _, arrays = _valid(tmp_path)
+    path = tmp_path / "forged.npz"
+    with zipfile.ZipFile(path, "w") as archive:
+        for key, value in arrays.items():
+            with archive.open(f"{key}.npy", "w") as member:
+                if key == "x_train":
+                    np.lib.format.write_array_header_1_0(member, {"descr": "|u1", "fortran_order": False,
+                                                                  "shape": (300, 4000, 4000, 1)})
+                    member.write(b"\0" * 100)
+                else:
+                    np.lib.format.write_array(member, np.asarray(value))
+    _refused(path, "'x_train'", str(path.resolve()), "(300, 4000, 4000, 1)", "4,800,000,000 bytes", "stores 100")
+    with pytest.raises(data.DatasetError, match="'x_train'"):
+        data.memory_bytes(path)  # the memory check reads the same headers
+
+
+@pytest.mark.parametrize("fault,words", [
+    (flip_data_bit, ("'x_train'", "cannot be read", "CRC")),
+    (flip_compression_bit, ("cannot be read", "compression method")),
+    (flip_local_header_bit, ("is not usable",)),
+])
+def test_damaged_zip_data_or_headers_are_dataset_errors(fault, words, tmp_path):
+    path, _ = _valid(tmp_path)
+    fault(path)
+    message = _refused(path, *words)
+    assert "Traceback" not in message
+
+
+def test_a_directory_is_not_a_dataset(tmp_path):
+    folder = tmp_path / "images.npz"
+    folder.mkdir()
+    _refused(folder, "is a directory; expected a .npz file")
+
+
+def test_memory_bytes_counts_the_images(tmp_path, cifar_like_npz):
+    # 300 + 100 images of 32 x 32 x 3 bytes with int64 labels, kept, plus a copy of the larger split.
+    per_image = 32 * 32 * 3 + 8
+    assert data.memory_bytes(cifar_like_npz) == per_image * (300 + 100) + per_image * 300
+    info = data.describe("mnist_embedded")
+    embedded = (28 * 28 + 8) * (info.available("train") + info.available("test"))
+    assert data.memory_bytes("mnist_embedded") == embedded + (28 * 28 + 8) * 10_000
+
+
+def test_the_memory_check_counts_the_dataset(tmp_path, cifar_like_npz):
+    from ntkcompanion import resources, sections
+    from ntkcompanion.sections import _common, _memory
+
+    section = "05_learned_early"  # its derived quantities do not depend on the memory available
+    values = sections.defaults(section) | {"DATASET": str(cifar_like_npz), "CLASSES": [0, 1], "N_TRAIN": 20,
+                                           "N_TEST": 10}
+    p = sections.setup(section, values, display=False, available=2**40)
+    own, _ = _memory.peak(sections.module(section).memory(p))
+    (allocation,) = _common.dataset_memory(p)
+    assert allocation.nbytes == data.memory_bytes(cifar_like_npz) and allocation.kept and allocation.host
+    sections.setup(section, values, display=False, available=int(own + allocation.nbytes))
+    with pytest.raises(resources.InsufficientMemoryError):
+        sections.setup(section, values, display=False, available=int(own + allocation.nbytes) - 1)

@@ -11,7 +11,7 @@ SHA-256 hashes on every use. ``DATASET`` may also be the path of an ``.npz`` fil
 ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optional ``class_names``.
 """
 
-from ntkcompanion.data._describe import DatasetInfo, MissingDataError, describe, require_local
+from ntkcompanion.data._describe import DatasetInfo, MissingDataError, describe, memory_bytes, require_local
 from ntkcompanion.data._files import DataCacheNotice, DataIntegrityError, data_dir
 from ntkcompanion.data._npz import DatasetError
 from ntkcompanion.data._readers import embedded_provenance, load_split
@@ -32,5 +32,6 @@ __all__ = [
     "embedded_provenance",
     "load_split",
     "load_task",
+    "memory_bytes",
     "require_local",
 ]

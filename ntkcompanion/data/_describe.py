@@ -20,7 +20,7 @@ import numpy as np
 from ntkcompanion.data import _files, _npz
 from ntkcompanion.data._registry import CLASS_COUNTS, CLASS_NAMES, DATASETS, IMAGE_SHAPES, REGISTRY
 
-__all__ = ["DatasetInfo", "MissingDataError", "describe", "require_local"]
+__all__ = ["DatasetInfo", "MissingDataError", "describe", "memory_bytes", "require_local"]
 
 SPLITS = ("train", "test")
 
@@ -57,6 +57,29 @@ class DatasetInfo:
         counts = self.train_counts if split == "train" else self.test_counts
         ids = range(self.n_classes) if class_ids is None else class_ids
         return int(sum(counts[i] for i in ids))
+
+    def check_available(self, split: str, class_ids: Sequence[int] | None, n: int, name: str,
+                        classes: str | None = None) -> None:
+        """The one availability rule: ``n`` images of ``split`` exist among the given classes (all if None).
+
+        Args:
+          split: ``"train"`` or ``"test"``.
+          class_ids: resolved class indices (``class_ids()``), or None for every class.
+          n: images asked for.
+          name: the count's parameter (``N_TRAIN``), named in the error.
+          classes: how the classes were chosen, for the error (``"CLASSES = [3, 5]"``).
+
+        Raises:
+          ValueError: ``N_TRAIN = 2100 is not allowed: expected at most 2000: the train split of ...``.
+        """
+        available = self.available(split, class_ids)
+        if n > available:
+            ids = range(self.n_classes) if class_ids is None else class_ids
+            chosen = (f"all {self.n_classes} classes" if len(ids) == self.n_classes and len(ids) > 10
+                      else f"classes {[self.class_names[c] for c in ids]}")
+            raise ValueError(f"{name} = {n} is not allowed: expected at most {available}: the {split} split of "
+                             f"{self.dataset!r} has only {available} examples of {chosen}"
+                             + (f" ({classes})" if classes else "") + ".")
 
     def class_ids(self, classes, name: str = "CLASSES") -> tuple[int, ...]:
         """Resolves class indices or names to indices.
@@ -141,6 +164,26 @@ def describe(dataset, name: str = "DATASET") -> DatasetInfo:
     summary = _npz.inspect(dataset, name, shown)
     return DatasetInfo(shown, False, summary.image_shape, summary.class_names,
                        summary.counts["train"], summary.counts["test"])
+
+
+def memory_bytes(dataset, name: str = "DATASET") -> int:
+    """Bytes of host memory that reading the dataset for a task keeps, from metadata alone (nothing is loaded).
+
+    Images as stored (uint8 for built-ins) and int64 labels: for a file, every array (kept
+    for the next task) plus one split's copy; for ``"mnist_embedded"`` both splits (kept) plus
+    one copy; for the other built-ins one split at a time. The memory check adds this to a
+    section's own allocations, so a file whose header promises 300 × 4000 × 4000 images is
+    refused before it is read.
+
+    Raises:
+      ValueError / DatasetError: as ``describe``.
+    """
+    info = describe(dataset, name)
+    if not info.builtin:
+        return _npz.memory_bytes(dataset, name, os.fspath(dataset))
+    per_image = int(np.prod(info.image_shape)) + 8
+    split = [per_image * info.available(s) for s in SPLITS]
+    return int(sum(split) + max(split)) if dataset == "mnist_embedded" else int(max(split))
 
 
 def require_local(dataset, name: str = "DATASET") -> list[Path]:

@@ -216,20 +216,25 @@ def _discard(path: Path, reason: str) -> None:
         pass
 
 
-def read_cache(path: Path, raw_sha256: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray] | None:
+def read_cache(path: Path, raw_sha256: tuple[str, ...],
+               counts: tuple[int, ...] | None = None) -> tuple[np.ndarray, np.ndarray] | None:
     """Returns cached (images, labels) if they are intact and decoded from these raw files.
 
     Anything else (unreadable or truncated file, missing arrays, other raw files,
-    arrays that do not match their recorded checksum) is discarded with a
-    ``DataCacheNotice`` and None is returned, so the caller decodes again.
+    arrays that do not match their recorded checksum, images per class other than the
+    registry's ``counts``) is discarded with a ``DataCacheNotice`` and None is returned,
+    so the caller decodes again. The checksum only proves the arrays are what was
+    written; the counts prove they are the whole split (a forged cache of 10 images
+    with a consistent checksum is refused).
 
     Args:
       path: from ``cache_path``.
       raw_sha256: SHA-256 of each raw file as verified for this load.
+      counts: images of each class the split holds (``CLASS_COUNTS[dataset][split]``).
     """
-    if not path.exists():
-        return None
     try:
+        if not path.exists():
+            return None
         with np.load(path, allow_pickle=False) as arrays:
             if set(arrays.files) != _CACHE_KEYS:
                 _discard(path, f"holds arrays {sorted(arrays.files)}, expected "
@@ -239,7 +244,7 @@ def read_cache(path: Path, raw_sha256: tuple[str, ...]) -> tuple[np.ndarray, np.
     # A damaged file can fail in many ways (BadZipFile, a CRC or zlib error, a bad npy
     # header, an absurd shape); whichever it is, the cache is disposable.
     except Exception as error:  # noqa: BLE001
-        _discard(path, f"unreadable: {type(error).__name__}: {error}")
+        _discard(path, f"unreadable: {type(error).__name__}: {str(error)[:200]}")
         return None
     images, labels = content["images"], content["labels"]
     if tuple(str(h) for h in content["raw_sha256"].ravel()) != tuple(raw_sha256):
@@ -253,4 +258,11 @@ def read_cache(path: Path, raw_sha256: tuple[str, ...]) -> tuple[np.ndarray, np.
     if str(content["arrays_sha256"]) != arrays_sha256(images, labels):
         _discard(path, "its arrays do not match their recorded checksum")
         return None
+    if counts is not None:
+        found = (np.bincount(labels, minlength=len(counts)).tolist() if labels.size and labels.min() >= 0
+                 and labels.max() < len(counts) else None)
+        if found != list(counts):
+            _discard(path, f"it holds {len(labels)} images ({found or 'labels out of range'} per class), "
+                           f"the split has {sum(counts)} ({list(counts)})")
+            return None
     return images, labels

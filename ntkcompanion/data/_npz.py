@@ -11,9 +11,15 @@ The file holds ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optionally
 
 Every class needs at least ``MIN_PER_CLASS[split]`` images in each split and there
 must be at least two classes. ``inspect`` checks everything but the pixel values from
-the arrays' headers and the labels alone (cheap even for large files); ``load`` also
-reads the images and checks their range. Errors are ``DatasetError`` naming the
-parameter (``DATASET`` in a notebook), the array and what is wrong.
+the arrays' headers and the labels alone (cheap even for large files): a header must
+describe exactly the bytes the file stores for its array (a forged or damaged header
+that claims gigabytes is refused before anything is allocated), and labels are bounded
+before any per-class count is made. ``load`` also reads the images and checks their
+range. Errors are ``DatasetError`` naming the parameter (``DATASET`` in a notebook),
+the file, the array and what is wrong, in a message of bounded length; whatever a
+damaged file raises while being read (a bad CRC, an unsupported compression method,
+a truncated member) becomes such an error. :func:`memory_bytes` says how much memory
+loading a file keeps, for the memory check.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ import zipfile
 import numpy as np
 
 __all__ = ["CHANNELS", "MIN_PER_CLASS", "REQUIRED", "DatasetError", "NpzSummary", "inspect",
-           "is_file_dataset", "load"]
+           "is_file_dataset", "load", "memory_bytes"]
 
 REQUIRED = ("x_train", "y_train", "x_test", "y_test")
 CHANNELS = (1, 3)
@@ -36,6 +42,7 @@ CHANNELS = (1, 3)
 MIN_PER_CLASS = {"train": 2, "test": 1}
 _EXAMPLE = ("np.savez('my.npz', x_train=x_train, y_train=y_train, x_test=x_test, "
             "y_test=y_test)")
+_LISTED = 8  # classes named in a message before "and N more"
 
 
 class DatasetError(ValueError):
@@ -51,40 +58,68 @@ class NpzSummary:
       image_dtype: ``"uint8"`` or a float dtype's name.
       class_names: ``k`` names.
       counts: ``{"train": (k,), "test": (k,)}`` images per class.
+      array_bytes: ``{name: bytes}`` of each required array once read (from its header).
     """
 
     image_shape: tuple[int, int, int]
     image_dtype: str
     class_names: tuple[str, ...]
     counts: dict[str, tuple[int, ...]]
+    array_bytes: dict[str, int] = dataclasses.field(default_factory=dict)
 
 
 def _fail(name: str, shown, problem: str):
     raise DatasetError(f"{name} = {shown!r} is not usable: {problem}.")
 
 
-def _header(archive: zipfile.ZipFile, member: str) -> tuple[tuple[int, ...], np.dtype]:
-    """Reads an npy member's shape and dtype without reading its data."""
-    with archive.open(member) as stream:
-        version = np.lib.format.read_magic(stream)
-        if version == (1, 0):
-            shape, _, dtype = np.lib.format.read_array_header_1_0(stream)
-        else:
-            shape, _, dtype = np.lib.format.read_array_header_2_0(stream)
-    return tuple(int(s) for s in shape), np.dtype(dtype)
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}: {str(error)[:160]}"
+
+
+def _header(archive: zipfile.ZipFile, member: str, path: Path, name: str, shown):
+    """Reads an npy member's shape and dtype without reading its data; the header must match the stored size."""
+    info = archive.getinfo(member)
+    array = member[:-4]
+    try:
+        with archive.open(info) as stream:
+            version = np.lib.format.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = np.lib.format.read_array_header_1_0(stream)
+            else:
+                shape, fortran, dtype = np.lib.format.read_array_header_2_0(stream)
+            offset = stream.tell()
+    # A damaged member fails in many ways (a bad zip header, an unsupported compression
+    # method, a bad npy header); whichever it is, the reader learns which array of which file.
+    except Exception as error:  # noqa: BLE001
+        _fail(name, shown, f"array '{array}' of {path} cannot be read ({_short(error)}); the file is damaged: "
+                           f"write it again with {_EXAMPLE}")
+    shape, dtype = tuple(int(s) for s in shape), np.dtype(dtype)
+    if dtype.hasobject:
+        _fail(name, shown, f"array '{array}' holds Python objects (dtype {dtype}), which are never read "
+                           f"(they would need pickle): write numbers as a numeric array and names as a string "
+                           f"array, np.array(['cat', 'dog', ...])")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if offset + nbytes != info.file_size:
+        _fail(name, shown, f"array '{array}' of {path} is damaged: its header says shape {shape} {dtype} "
+                           f"({nbytes:,} bytes) but the file stores {max(info.file_size - offset, 0):,} bytes "
+                           f"of it; write the file again with {_EXAMPLE}")
+    return shape, dtype
 
 
 def _headers(path: Path, name: str, shown) -> dict[str, tuple[tuple[int, ...], np.dtype]]:
+    if path.is_dir():
+        _fail(name, shown, f"{path.resolve()} is a directory; expected a .npz file, e.g. written with {_EXAMPLE}")
     if not path.is_file():
         _fail(name, shown, f"there is no file {path.resolve()} (a relative path is read from "
                            f"the working directory {Path.cwd()})")
     try:
-        with zipfile.ZipFile(path) as archive:
-            members = [m for m in archive.namelist() if m.endswith(".npy")]
-            return {m[:-4]: _header(archive, m) for m in members}
-    except (zipfile.BadZipFile, OSError, ValueError, EOFError) as error:
-        _fail(name, shown, f"it is not a readable .npz file ({type(error).__name__}: {error}); "
+        archive = zipfile.ZipFile(path)
+    except Exception as error:  # noqa: BLE001 (not a zip at all, or its directory is damaged)
+        _fail(name, shown, f"it is not a readable .npz file ({_short(error)}); "
                            f"write one with {_EXAMPLE}")
+    with archive:
+        members = [m for m in archive.namelist() if m.endswith(".npy")]
+        return {m[:-4]: _header(archive, m, path, name, shown) for m in members}
 
 
 def _check_images(headers, name, shown) -> tuple[tuple[int, int, int], str]:
@@ -99,6 +134,9 @@ def _check_images(headers, name, shown) -> tuple[tuple[int, int, int], str]:
         n, h, w, c = shape
         if n < 1:
             _fail(name, shown, f"array '{key}' holds no images")
+        if h in CHANNELS and w == c and c not in CHANNELS:
+            _fail(name, shown, f"array '{key}' has shape {shape}: its images look channel-first (n, c, h, w); "
+                               f"expected (n, h, w, c), e.g. x.transpose(0, 2, 3, 1)")
         if h != w:
             _fail(name, shown, f"array '{key}' holds non-square images of {h} x {w} pixels; "
                                f"the architectures need h == w")
@@ -137,6 +175,16 @@ def _check_label_headers(headers, name, shown) -> None:
 def _class_names(arrays, labels, name, shown) -> tuple[str, ...]:
     top = max(int(labels[s].max()) for s in labels)
     if "class_names" not in arrays.files:
+        # Classes are 0..top, each needing MIN_PER_CLASS["train"] training images: a larger label
+        # cannot be a class index, and is refused before any per-class table is made.
+        n = len(labels["train"])
+        most = n // MIN_PER_CLASS["train"] - 1
+        if top > most:
+            split = next(s for s in labels if int(labels[s].max()) == top)
+            _fail(name, shown, f"array 'y_{split}' holds the label {top}; without 'class_names' the classes "
+                               f"are 0..{top}, each needing at least {MIN_PER_CLASS['train']} training images, "
+                               f"but 'x_train' has {n}, so labels must be at most {most}: number the classes "
+                               f"0..k-1 (np.unique(y, return_inverse=True)) or add 'class_names'")
         return tuple(str(i) for i in range(top + 1))
     try:
         names = arrays["class_names"]
@@ -148,7 +196,8 @@ def _class_names(arrays, labels, name, shown) -> tuple[str, ...]:
                            f"{names.shape}; expected (k,) strings")
     names = tuple(n.decode() if isinstance(n, bytes) else str(n) for n in names)
     if any(not n.strip() for n in names) or len(set(names)) != len(names):
-        _fail(name, shown, f"array 'class_names' = {list(names)} must hold distinct, "
+        shown_names = list(names[:_LISTED]) + ([f"... {len(names) - _LISTED} more"] if len(names) > _LISTED else [])
+        _fail(name, shown, f"array 'class_names' = {shown_names} must hold distinct, "
                            f"non-empty names")
     if top >= len(names):
         _fail(name, shown, f"label {top} is out of range: 'class_names' names {len(names)} "
@@ -166,7 +215,7 @@ def _inspect(path: Path, name: str, shown) -> NpzSummary:
     image_shape, image_dtype = _check_images(headers, name, shown)
     _check_label_headers(headers, name, shown)
     with np.load(path, allow_pickle=False) as arrays:
-        labels = {s: arrays[f"y_{s}"].astype(np.int64) for s in ("train", "test")}
+        labels = {s: _read(arrays, f"y_{s}", path, name, shown).astype(np.int64) for s in ("train", "test")}
         for split, values in labels.items():
             if values.min() < 0:
                 _fail(name, shown, f"array 'y_{split}' holds the negative label "
@@ -180,10 +229,21 @@ def _inspect(path: Path, name: str, shown) -> NpzSummary:
     for split, least in MIN_PER_CLASS.items():
         short = [f"{class_names[i]!r} ({c})" for i, c in enumerate(counts[split]) if c < least]
         if short:
+            listed = ", ".join(short[:_LISTED]) + (f" and {len(short) - _LISTED} more" if len(short) > _LISTED else "")
             _fail(name, shown, f"array 'y_{split}' has too few images of class(es) "
-                               f"{', '.join(short)}; every class needs at least {least} in the "
+                               f"{listed}; every class needs at least {least} in the "
                                f"{split} split")
-    return NpzSummary(image_shape, image_dtype, class_names, counts)
+    array_bytes = {key: int(np.prod(headers[key][0])) * headers[key][1].itemsize for key in REQUIRED}
+    return NpzSummary(image_shape, image_dtype, class_names, counts, array_bytes)
+
+
+def _read(arrays, key: str, path, name: str, shown) -> np.ndarray:
+    """One array of an open ``np.load``; a damaged member becomes a ``DatasetError`` naming it."""
+    try:
+        return arrays[key]
+    except Exception as error:  # noqa: BLE001 (a bad CRC, a zlib error, a truncated member, ...)
+        _fail(name, shown, f"array '{key}' of {path} cannot be read ({_short(error)}); the file is damaged: "
+                           f"write it again with {_EXAMPLE}")
 
 
 def _key(path: Path) -> tuple[str, int, int]:
@@ -221,7 +281,7 @@ def inspect(path, name: str = "DATASET", shown=None) -> NpzSummary:
 @functools.lru_cache(maxsize=1)
 def _load_cached(key, name, shown) -> dict[str, np.ndarray]:
     with np.load(key[0], allow_pickle=False) as arrays:
-        out = {k: arrays[k] for k in REQUIRED}
+        out = {k: _read(arrays, k, key[0], name, shown) for k in REQUIRED}
     for split in ("train", "test"):
         images = out[f"x_{split}"]
         if images.dtype.kind == "f":
@@ -254,6 +314,18 @@ def load(path, name: str = "DATASET", shown=None) -> tuple[NpzSummary, dict[str,
     path = Path(path)
     shown = str(path) if shown is None else shown
     return summary, _load_cached(_key(path), name, shown)
+
+
+def memory_bytes(path, name: str = "DATASET", shown=None) -> int:
+    """Bytes of host memory that loading the file keeps: every array as stored (``load`` keeps them
+    for the next task) plus one split's copy (``load_split`` returns copies), from the headers alone.
+
+    Raises:
+      DatasetError: as ``inspect``.
+    """
+    summary = inspect(path, name, shown)
+    split = {s: summary.array_bytes[f"x_{s}"] + 8 * sum(summary.counts[s]) for s in ("train", "test")}  # int64 labels
+    return int(sum(split.values()) + max(split.values()))
 
 
 def is_file_dataset(dataset) -> bool:

@@ -17,7 +17,7 @@ import numpy as np
 from ntkcompanion import validate
 from ntkcompanion.data import _files, _npz
 from ntkcompanion.data._describe import describe
-from ntkcompanion.data._registry import DATASETS, IDX_FILES
+from ntkcompanion.data._registry import CLASS_COUNTS, DATASETS, IDX_FILES
 
 SPLITS = ("train", "test")
 EMBEDDED_NPZ = "mnist_subset.npz"
@@ -122,7 +122,7 @@ def _load_full(dataset: str, split: str) -> tuple[np.ndarray, np.ndarray]:
     raw_paths = [path for path, _ in verified]
     raw_sha256 = tuple(sha for _, sha in verified)
     cache = _files.cache_path(dataset, split)
-    cached = _files.read_cache(cache, raw_sha256)
+    cached = _files.read_cache(cache, raw_sha256, CLASS_COUNTS[dataset][split])
     if cached is not None:
         return cached
     if dataset == "cifar10":

@@ -102,14 +102,6 @@ DEFAULT_NAMES = {"dataset": "DATASET", "classes": "CLASSES", "n_train": "N_TRAIN
                  "n_test": "N_TEST", "seed": "SEED"}
 
 
-def _check_available(info, class_ids, split: str, n: int, name: str) -> None:
-    available = info.available(split, class_ids)
-    if n > available:
-        chosen = [info.class_names[c] for c in class_ids]
-        raise ValueError(f"{name} = {n} is not allowed: the {split} split of {info.dataset!r} "
-                         f"has only {available} examples of classes {chosen}.")
-
-
 def _readonly(array: np.ndarray) -> np.ndarray:
     array.flags.writeable = False
     return array
@@ -168,7 +160,7 @@ def load_task(dataset="mnist_embedded", classes=(0, 1), n_train: int = 200,
     n_test = validate.positive_int(label["n_test"], n_test)
     seed = validate.nonnegative_int(label["seed"], seed)
     for split, n, key in (("train", n_train, "n_train"), ("test", n_test, "n_test")):
-        _check_available(info, class_ids, split, n, label[key])  # before reading any image
+        info.check_available(split, class_ids, n, label[key])  # before reading any image
 
     rng = np.random.default_rng(seed)
     lookup = np.full(info.n_classes, -1, np.int64)

@@ -141,8 +141,11 @@ def _display(p: RunParameters) -> None:
 
 
 def check_resources(mod, p, *, device_available=None, host_available=None) -> None:
-    """Stops if the section's peak memory exceeds what the device (and the host) have available."""
-    allocations = mod.memory(p)
+    """Stops if the section's peak memory exceeds what the device (and the host) have available.
+
+    Besides the section's own allocations it counts the dataset as read (``_common.dataset_memory``).
+    """
+    allocations = mod.memory(p) + _common.dataset_memory(p)
     import jax  # only here: the checks above must not need a JAX backend
 
     on_accelerator = jax.default_backend() != "cpu"

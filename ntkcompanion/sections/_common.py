@@ -43,6 +43,17 @@ def dataset_info(dataset: str):
     return _describe(dataset, stamp)
 
 
+def dataset_memory(p) -> list:
+    """The dataset as the readers keep it (``data.memory_bytes``): one kept host allocation, shrunk by ``DATASET``."""
+    from ntkcompanion import data
+    from ntkcompanion.sections import _memory as m
+
+    if "DATASET" not in p:
+        return []
+    return [m.Allocation(f"the dataset {p['DATASET']!r} as read", float(data.memory_bytes(p["DATASET"])),
+                         ("DATASET",), kept=True, host=True)]
+
+
 def image_shape(p) -> tuple:
     """``(h, w, c)`` of the run's dataset."""
     return tuple(dataset_info(p["DATASET"]).image_shape)
@@ -204,12 +215,9 @@ def check_available(count="N_TRAIN", split="train", classes_name="CLASSES"):
     """``count`` images exist in ``split`` for the chosen classes (``classes_name=None``: every class)."""
 
     def check(p):
-        info = dataset_info(p["DATASET"])
         ids = resolve_classes(p, classes_name) if classes_name else None
-        available = info.available(split, ids)
-        where = f"in classes {classes_name} = {p[classes_name]!r}" if classes_name else "in all classes"
-        if p[count] > available:
-            fail(count, p[count], f"at most {available}, the {split} images of {p['DATASET']!r} {where}")
+        where = f"{classes_name} = {p[classes_name]!r}" if classes_name else None
+        dataset_info(p["DATASET"]).check_available(split, ids, p[count], count, where)  # the data layer's rule
 
     return check
 
