@@ -87,7 +87,13 @@ def parse_overrides(pairs) -> list[tuple]:
     overrides = []
     for key, raw in pairs or []:
         section, _, name = key.rpartition(":")
-        overrides.append((section or None, name, yaml.safe_load(raw)))
+        try:
+            value = yaml.safe_load(raw)
+        except yaml.YAMLError as error:  # one line naming the value, not a parser traceback
+            problem = getattr(error, "problem", None) or str(error).splitlines()[0]
+            raise BuildError(f"-p {key} {raw!r}: the value is not valid YAML ({problem}); write lists as "
+                             f"'[0.1, 0.2]', strings as cifar10 or 'a b'.") from None
+        overrides.append((section or None, name, value))
     return overrides
 
 
@@ -305,7 +311,9 @@ def main(argv=None) -> int:
             if not targets:
                 raise BuildError(f"-p {section}:{name}: no section named {section!r} is being built.")
             if not any(name in declared[s] for s in targets):
-                raise BuildError(f"-p {name}: no section being built declares a parameter {name!r}.")
+                other_case = sorted({d for s in targets for d in declared[s] if d.upper() == name.upper()})
+                hint = f" (names are case-sensitive: did you mean {other_case[0]}?)" if other_case else ""
+                raise BuildError(f"-p {name}: no section being built declares a parameter {name!r}{hint}.")
         plan = {s: section_parameters(Path(s).name, set(declared[s]), profile, overrides) for s in sections}
         require_datasets(datasets_needed(plan, declared))
         if args.check:
