@@ -350,3 +350,14 @@ def test_unwritable_output_dir_is_refused_before_any_work(clean_dir, monkeypatch
     with pytest.raises(ParameterError, match=r"^OUTPUT_DIR = 'results/x' is not allowed: expected a folder this run "
                                              r"can write to, but .* cannot be written \(Read-only file system\)"):
         sections.setup("01_ntk_primer", defaults("01_ntk_primer") | {"OUTPUT_DIR": "results/x"}, display=False)
+
+
+@pytest.mark.parametrize("profile", ["smoke", "quick", "paper"])
+def test_every_profile_block_passes_its_section_checks(profile):
+    """The new list and bound rules hold for the values the book is built with (no download: metadata only)."""
+    import yaml
+
+    blocks = yaml.safe_load((NOTEBOOKS.parent / "params" / f"{profile}.yaml").read_text()) or {}
+    for section in sections.SECTIONS:
+        mod = sections.module(section)
+        parameters.validate(mod.PARAMETERS, sections.defaults(section) | (blocks.get(section) or {}), mod.CHECKS)
