@@ -55,7 +55,10 @@ def flip_local_header_bit(path) -> None:
 
 
 def flip_npy_header(path) -> None:
-    """Rewrites the largest member's ``.npy`` shape to claim more data than it holds (first dimension all nines, CRC fixed up)."""
+    """Rewrites the largest member's ``.npy`` shape to claim more data than it holds (CRC fixed up).
+
+    The first dimension becomes all nines (same length, more data); a scalar becomes 99 values.
+    """
     info = _largest_member(path)
     with zipfile.ZipFile(path) as archive:
         payload = archive.read(info)

@@ -198,7 +198,8 @@ KINDS = {
     "gram": lambda x: kernels.gram(x, architecture="fc", depth=1),
     # Section 8's checkpoints (cache.save_tree / load_tree) and snapshots (cache.cached with shapes).
     "train-state": lambda x: _tree(x),
-    "snapshot": lambda x: cache.cached(cache.key(kind="ntk-snapshot", x=x), lambda: {"ntk": np.outer(x[:, 0, 0, 0], x[:, 0, 0, 0])},
+    "snapshot": lambda x: cache.cached(cache.key(kind="ntk-snapshot", x=x),
+                                       lambda: {"ntk": np.outer(x[:, 0, 0, 0], x[:, 0, 0, 0])},
                                        shapes={"ntk": (len(x), len(x))})["ntk"],
 }
 

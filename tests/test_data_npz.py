@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import time
+import zipfile
 
 import numpy as np
 import pytest
 
 from _datasets import CIFAR_CLASSES, cifar_like_arrays, malformed_npz_cases, write_npz
+from _faults import flip_compression_bit, flip_data_bit, flip_local_header_bit
 from ntkcompanion import data
 
 
@@ -137,11 +139,6 @@ def test_load_split_returns_copies(cifar_like_npz):
 
 
 # --- issue 20: damaged files, forged headers, directories; errors name the file and the array, in < 1 s ----------
-
-import zipfile  # noqa: E402
-
-from _faults import flip_compression_bit, flip_data_bit, flip_local_header_bit  # noqa: E402
-
 
 def _refused(path, *words, within=1.0):
     start = time.perf_counter()

@@ -168,7 +168,8 @@ REGRESSIONS = [
     # Issue 20: grids and lists that were accepted and silently mis-read.
     ("03_transfer", {"WIDTHS": [512, 64, 8]}, "WIDTHS = [512, 64, 8] is not allowed: expected a strictly increasing"),
     ("03_transfer", {"WIDTHS": [8, 8]}, "WIDTHS = [8, 8] is not allowed: expected distinct items"),
-    ("01_ntk_primer", {"ARCHITECTURES": ["fc", "fc"]}, "ARCHITECTURES = ['fc', 'fc'] is not allowed: expected distinct"),
+    ("01_ntk_primer", {"ARCHITECTURES": ["fc", "fc"]},
+     "ARCHITECTURES = ['fc', 'fc'] is not allowed: expected distinct"),
     ("02_training_free_attacks", {"EPS_LIST": [0.1, 0.1]}, "EPS_LIST = [0.1, 0.1] is not allowed: expected distinct"),
     ("01_ntk_primer", {"n_train": 50}, "unknown name n_train: not a parameter of this section; names are "
                                        "case-sensitive (did you mean N_TRAIN?)"),

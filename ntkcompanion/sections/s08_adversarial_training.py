@@ -55,7 +55,8 @@ PARAMETERS = [
     Param("TRANSIENT_EPOCHS", "int", "early epochs left out of the averaged velocity and top-k mass (Fort et al.'s "
           "chaotic transient); below EPOCHS", unit="epochs", low=0, high=MAX_EPOCHS, default=1),
     Param("SWITCH_EPOCHS", "list", "increasing epochs from which the linearised network is trained (each below "
-          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, increasing=True, default=[0, 1]),
+          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, increasing=True,
+          default=[0, 1]),
     Param("LINEARISED_MODES", "list", "runs repeated with linearisation: [] for none, or 'standard' and an "
           "adversarial mode of MODES", item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES),
           allow_empty=True, distinct=True, default=["standard", "pgd"]),
