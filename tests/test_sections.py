@@ -362,3 +362,24 @@ def test_every_profile_block_passes_its_section_checks(profile):
     for section in sections.SECTIONS:
         mod = sections.module(section)
         parameters.validate(mod.PARAMETERS, sections.defaults(section) | (blocks.get(section) or {}), mod.CHECKS)
+
+
+@pytest.mark.parametrize("section", sections.SECTIONS)
+def test_no_name_a_notebook_defines_before_setup_looks_like_a_parameter(section):
+    """Imports and variables before ``setup`` (``data``, ``np``) must not be a declared name in other letter case."""
+    import ast
+
+    nb = nbformat.read(NOTEBOOKS / f"{section}.ipynb", as_version=4)
+    names = set()
+    for cell in (c for c in nb.cells if c.cell_type == "code"):
+        if "sections.setup(" in cell.source:
+            break
+        for node in ast.walk(ast.parse(cell.source)):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                names |= {(a.asname or a.name).split(".")[0] for a in node.names}
+            elif isinstance(node, ast.Name) and isinstance(node.ctx, ast.Store):
+                names.add(node.id)
+    declared = {d.name for d in sections.declarations(section)}
+    own = {n: None for n in names if n not in declared}
+    assert own, "the cells before setup import something"
+    parameters.check_names(sections.declarations(section), own)
