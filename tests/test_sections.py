@@ -21,7 +21,6 @@ from ntkcompanion.sections import _memory as m
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GIB = 2**30
-LEGACY = {"PGD_STEP", "PGD_STEP_SIZE", "PGD_STEPS", "STEP_SIZE", "STEPS", "EVAL_STEPS"}
 
 
 def notebook_parameters(section):
@@ -92,8 +91,6 @@ def test_defaults_pass(section, clean_dir):
 @pytest.mark.parametrize("section", sections.SECTIONS)
 def test_notebook_declares_what_the_section_declares(section):
     in_notebook = notebook_parameters(section)
-    if LEGACY & set(in_notebook):
-        pytest.skip("the notebook still uses the old knob names")
     assert set(in_notebook) == {d.name for d in sections.declarations(section)}
 
 
