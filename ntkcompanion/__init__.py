@@ -14,14 +14,19 @@ from ntkcompanion import architectures
 from ntkcompanion import attacks
 from ntkcompanion import budget_sweeps
 from ntkcompanion import cache
+from ntkcompanion import consistency
 from ntkcompanion import convergence
+from ntkcompanion import cost
 from ntkcompanion import data
+from ntkcompanion import decomposition
 from ntkcompanion import dynamics
 from ntkcompanion import evidence
 from ntkcompanion import feature_attacks
+from ntkcompanion import feature_pictures
 from ntkcompanion import features
 from ntkcompanion import kernels
 from ntkcompanion import labels
+from ntkcompanion import laziness
 from ntkcompanion import lazy_training
 from ntkcompanion import losses
 from ntkcompanion import parameters
@@ -31,10 +36,10 @@ from ntkcompanion import record
 from ntkcompanion import resources
 from ntkcompanion import sections
 from ntkcompanion import similarity
+from ntkcompanion import training_steps
 from ntkcompanion import transfer
 from ntkcompanion import validate
-
-__version__ = "0.1.0"
+from ntkcompanion._version import __version__
 
 __all__ = [
     "adversarial_training",
@@ -42,14 +47,19 @@ __all__ = [
     "attacks",
     "budget_sweeps",
     "cache",
+    "consistency",
     "convergence",
+    "cost",
     "data",
+    "decomposition",
     "dynamics",
     "evidence",
     "feature_attacks",
+    "feature_pictures",
     "features",
     "kernels",
     "labels",
+    "laziness",
     "lazy_training",
     "losses",
     "parameters",
@@ -60,6 +70,8 @@ __all__ = [
     "resources",
     "sections",
     "similarity",
+    "training_steps",
     "transfer",
     "validate",
+    "__version__",
 ]

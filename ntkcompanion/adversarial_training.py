@@ -18,7 +18,7 @@ robust evaluation, and the kernel snapshots. :func:`train` runs it:
 * **Linearisation.** ``linearize_from=e`` trains the network up to epoch ``e`` and from
   there its first-order Taylor expansion (Lee et al. 2019),
   :math:`f^{\mathrm{lin}}_\theta(x) = f_{\theta_e}(x) + \nabla_\theta f_{\theta_e}(x)(\theta - \theta_e)`
-  (:func:`linearised`), with the same loss, attack and optimiser.
+  (``training_steps.linearised``), with the same loss, attack and optimiser.
 * **Compilation.** Networks, training steps and predictors are built once per set-up and
   reused by every run of a process (seeds, modes, switch epochs), so a sweep compiles
   each step once.
@@ -48,10 +48,9 @@ import numpy as np
 from ntkcompanion import architectures as _architectures
 from ntkcompanion import attacks, cache, kernels, labels, losses, validate
 from ntkcompanion import progress as _progress
-from ntkcompanion.training_steps import (adversarial_examples, linearised, make_step, network, predictor,
-                                         training_step)
-__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "network", "linearised",
-           "snapshot_indices", "snapshot_epochs", "adversarial_examples", "make_step", "training_step",
+from ntkcompanion import training_steps
+
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "snapshot_indices", "snapshot_epochs",
            "train"]
 
 MODES = ("standard", "fgsm", "pgd")
@@ -189,7 +188,7 @@ class TrainResult:
     Attributes:
       config: the run's :class:`TrainConfig`.
       params: parameters after the last epoch; for a linearised run the pair ``(θ, θ_e)`` of
-        :func:`linearised` (``θ_e`` the network's parameters at the switch epoch).
+        ``training_steps.linearised`` (``θ_e`` the network's parameters at the switch epoch).
       history: ``{"epoch", "train_loss", "clean_accuracy", "robust_accuracy"}``, each ``(E,)``, from the
         first epoch of the run (0, or ``linearize_from``) to the last; ``train_loss`` is NaN at the first,
         accuracies are NaN at epochs not evaluated (``eval_every``).
@@ -268,14 +267,14 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     _check_data(x_train, y_train, x_test, y_test)
     indices = snapshot_indices(len(x_train), config.n_snapshot, config.seed)
     x_snapshot = x_train[indices]
-    init_fn, apply_fn = network(config.network, config.depth, config.width,
-                                1 if y_train.ndim == 1 else y_train.shape[1])
+    init_fn, apply_fn = training_steps.network(config.network, config.depth, config.width,
+                                               1 if y_train.ndim == 1 else y_train.shape[1])
     init_key, train_key, eval_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
     _, params = init_fn(init_key, (-1,) + x_train.shape[1:])
 
     start, model_fn, start_accuracy = 0, apply_fn, None
     if config.linearize_from is not None:
-        start, model_fn = config.linearize_from, linearised(apply_fn)
+        start, model_fn = config.linearize_from, training_steps.linearised(apply_fn)
         if start > 0:  # the network trained to the switch epoch (loaded from its checkpoints)
             base = train(dataclasses.replace(config, linearize_from=None, epochs=start, snapshot_every=0,
                                              eval_every=start, eval_at=()),
@@ -285,9 +284,9 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
             start_accuracy = {"clean": base.history["clean_accuracy"][-1],
                               "robust": base.history["robust_accuracy"][-1]}
         params = (params, params)
-    optimizer, step = training_step(model_fn, config)
+    optimizer, step = training_steps.training_step(model_fn, config)
     opt_state = optimizer.init(params)
-    predict_fn = predictor(model_fn)
+    predict_fn = training_steps.predictor(model_fn)
 
     trajectory = dict(config.trajectory_fields(), train=cache.fingerprint(x_train),
                       labels=cache.fingerprint(y_train))

@@ -13,18 +13,25 @@ for every architecture, width and initialisation (:func:`width_sweep`), and fits
 by ordinary least squares on :math:`\log d = a + b \log w` over every seed and width, with
 a Student-t confidence interval on the slope :math:`b` (:func:`log_slopes`); theory
 predicts :math:`b = -1/2`. :func:`summary` gives the numbers a section records and cites.
+
+Convergence in training time: :func:`regression_accuracy` gives the test accuracy of the kernel
+predictor :math:`f_t` (``predictor.predictions``) at :math:`t = \infty` or along the time grid of
+``features.time_grid``, each with its Wilson interval.
 """
 
 import itertools
+import math
+import numbers
 
 import jax
 import numpy as np
 import pandas as pd
 from scipy import stats
 
-from ntkcompanion import architectures, kernels, progress, validate
+from ntkcompanion import architectures, features, kernels, predictor, progress, validate
+from ntkcompanion.evidence import accuracy_interval
 
-__all__ = ["relative_distance", "width_sweep", "log_slopes", "summary"]
+__all__ = ["relative_distance", "width_sweep", "log_slopes", "regression_accuracy", "summary"]
 
 COLUMNS = ("architecture", "width", "seed", "relative_error")
 
@@ -121,6 +128,51 @@ def log_slopes(table: pd.DataFrame, *, level: float = 0.95) -> pd.DataFrame:
                 low, high = slope - half, slope + half
         out[name] = dict(slope=float(slope), low=float(low), high=float(high), n=n)
     return pd.DataFrame.from_dict(out, orient="index").rename_axis("architecture")
+
+
+def regression_accuracy(task, k_train_train, k_test_train, times=None, *, level: float = 0.95,
+                        relative_ridge: float = 1e-6):
+    r"""Test accuracy of the kernel predictor :math:`f_t` of a task at each time, with its Wilson interval.
+
+    The predictions are ``predictor.predictions`` with the ridge
+    :math:`\rho = \text{relative\_ridge} \cdot \operatorname{tr}\Theta(X, X) / n`: a jitter that keeps
+    the solve at :math:`t = \infty` stable on a nearly singular Gram matrix and moves a finite-:math:`t`
+    prediction by a relative :math:`O(\rho / \lambda)` only. Each accuracy comes with its ``level``
+    Wilson interval over the ``n_test`` test images (``evidence.accuracy_interval``).
+
+    Args:
+      task: a ``data.Task`` (its ``y_train`` targets and test labels).
+      k_train_train: ``(n_train, n_train)`` Gram matrix of ``task.x_train``.
+      k_test_train: ``(n_test, n_train)`` kernel rows of ``task.x_test`` against ``task.x_train``.
+      times: ``None`` for :math:`t = \infty` only; an int ``m`` for ``m`` times of ``features.time_grid``
+        (log-spaced from :math:`0.1/\lambda_1` to :math:`10/\lambda_{min}`, :math:`\lambda_{min}` the
+        smallest resolved eigenvalue of ``k_train_train``); or a sequence of times (``None`` or ``inf``
+        meaning :math:`t = \infty`).
+      level: confidence level of the intervals.
+      relative_ridge: :math:`\rho` relative to the mean diagonal of the Gram matrix (``0``: none).
+
+    Returns:
+      pandas DataFrame, one row per time, columns ``t`` (``inf`` for :math:`t = \infty`),
+      ``accuracy``, ``low``, ``high``.
+    """
+    if not relative_ridge >= 0:
+        raise ValueError(f"relative_ridge = {relative_ridge!r} is not allowed: expected a number >= 0.")
+    if times is None:
+        times = [None]
+    k = np.asarray(k_train_train, np.float64)
+    if isinstance(times, numbers.Integral):
+        lam = np.linalg.eigvalsh(k)[::-1]  # largest first
+        if not lam[0] > 0:
+            raise ValueError("k_train_train has no positive eigenvalue: expected a Gram matrix of a kernel.")
+        times = features.time_grid(lam, int(times))
+    ridge = relative_ridge * float(np.trace(k)) / max(len(k), 1)
+    scores = predictor.predictions(k, k_test_train, task.y_train, times, ridge=ridge)
+    rows = []
+    for t, f_t in zip(times, scores):
+        acc = task.accuracy(f_t)
+        low, high = accuracy_interval(round(acc * task.n_test), task.n_test, level=level)
+        rows.append(dict(t=math.inf if t is None else float(t), accuracy=acc, low=low, high=high))
+    return pd.DataFrame(rows)
 
 
 def summary(table: pd.DataFrame, slopes: pd.DataFrame) -> tuple[dict, dict]:

@@ -17,7 +17,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ntkcompanion import features, kernels, predictor, validate
+from ntkcompanion import features, kernels, losses, predictor, validate
 
 __all__ = ["Decomposition", "decompose", "permuted_task_correctness"]
 
@@ -120,6 +120,6 @@ def permuted_task_correctness(decomposition, y_train, y_test, index=None, n_perm
     for _ in range(n_perm):
         y_tr, y_te = y_train[rng.permutation(len(y_train))], y_test[rng.permutation(len(y_test))]
         coef = decomposition.coefficients(y_tr, features=list(index))
-        out.append(features.correct(decomposition.values(coef), y_te))
+        out.append(losses.correct(np.moveaxis(decomposition.values(coef), 1, 0), y_te))  # (m, n_test)
         permuted.append(y_te)
     return np.stack(out), np.stack(permuted)

@@ -31,7 +31,8 @@ import numpy as np
 from ntkcompanion import attacks, features, labels, losses, predictor, validate
 
 __all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "robustness", "correctness",
-           "sample_features", "input_gradients", "correctness_by_points", "settings"]
+           "sample_features", "input_gradients", "correctness_by_points", "settings", "attacker",
+           "most_and_least_robust"]
 
 ATTACKS = ("fgsm", "pgd")
 FEATURE_CHUNK = 32

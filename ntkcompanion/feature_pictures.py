@@ -19,7 +19,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, features, kernels, predictor
+from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, kernels, losses, predictor
 
 __all__ = ["tasks", "Study", "study", "counts_table", "roles", "pick_images", "pictures", "gallery", "roughness",
            "candidate", "summary", "tail_k", "TOP", "BOTTOM", "CONFIRMED", "TAIL"]
@@ -84,7 +84,7 @@ def _tail_null(dec, task, k: int, n_perm: int, seed: int):
     out, ys = [], []
     for _ in range(n_perm):
         y_tr, y_te = task.y_train[rng.permutation(task.n_train)], task.y_test[rng.permutation(len(task.y_test))]
-        out.append(features.correct(dec.values(dec.head_tail(y_tr, k)[:, 1:]), y_te)[0])
+        out.append(losses.correct(dec.values(dec.head_tail(y_tr, k)[:, 1:])[:, 0], y_te))
         ys.append(y_te)
     return np.stack(out).astype(float), np.stack(ys)
 

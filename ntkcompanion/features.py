@@ -59,7 +59,6 @@ __all__ = [
     "time_coefficients",
     "time_grid",
     "feature_values",
-    "correct",
     "features_fn",
     "subset_predictor",
     "top_k_predictor",
@@ -284,22 +283,6 @@ def feature_values(k_test_train, coef) -> np.ndarray:
       ``(n_test, m)`` or ``(n_test, m, k)`` float64.
     """
     return np.einsum("nN,Nm...->nm...", np.asarray(k_test_train, np.float64), np.asarray(coef, np.float64))
-
-
-def correct(values, y) -> np.ndarray:
-    r"""Per-point correctness of models from their values: :math:`\operatorname{sign}` for ±1 labels, argmax for one-hot.
-
-    Args:
-      values: ``(n, m)`` (±1 labels) or ``(n, m, k)`` (one-hot) values of ``m`` models (:func:`feature_values`).
-      y: ``(n,)`` ±1 labels or ``(n, k)`` one-hot labels.
-
-    Returns:
-      ``(m, n)`` boolean: model ``i`` right on point ``j`` (the evidence layer's layout).
-    """
-    values, y = np.asarray(values), np.asarray(y)
-    if values.ndim == 2:
-        return (np.sign(values) == y[:, None]).T
-    return (np.argmax(values, axis=-1) == np.argmax(y, axis=-1)[:, None]).T
 
 
 # --- Feature and predictor functions (JAX, through the predictor's kernel rows) ---------------

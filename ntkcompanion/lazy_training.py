@@ -58,7 +58,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from ntkcompanion import architectures, dynamics, kernels, labels, losses, validate
+from ntkcompanion import architectures, dynamics, kernels, labels, losses, training_steps, validate
 from ntkcompanion import progress as _progress
 
 __all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn",
@@ -165,13 +165,6 @@ def network_fn(apply_fn, params, params_0=None, *, scalar: bool = True):
     return jax.tree_util.Partial(_model(apply_fn, True, scalar), params, params_0)
 
 
-@functools.lru_cache(maxsize=None)
-def _network(architecture: str, depth: int, width: int, out_dim: int):
-    """The registry network, built once per configuration (its functions key the jit caches)."""
-    init_fn, apply_fn, _ = architectures.build(architecture, depth, width=width, out_dim=out_dim)
-    return init_fn, apply_fn
-
-
 def _summed_loss(loss, out, y):
     if loss == "mse":
         return 0.5 * jnp.sum((out - y) ** 2)
@@ -274,7 +267,7 @@ def train_ntk_parameterised(architecture: str, depth: int, width: int, x_train, 
     x, y = _check_train(architecture, depth, width, x_train, y_train, steps, learning_rate, seed,
                         optimiser, batch_size, loss)
     scalar = y.ndim == 1
-    init_fn, apply_fn = _network(architecture, depth, width, 1 if scalar else y.shape[1])
+    init_fn, apply_fn = training_steps.network(architecture, depth, width, 1 if scalar else y.shape[1])
     init_key, batch_key = jax.random.split(jax.random.PRNGKey(seed))
     _, params_0 = init_fn(init_key, x.shape)
     run = _runner(apply_fn, loss, optimiser, batch_size if optimiser == "sgd" else None,

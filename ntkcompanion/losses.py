@@ -11,6 +11,7 @@ A binary model written as a network with one output, ``logits (n, 1)``, is read 
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from ntkcompanion import validate
 
@@ -99,8 +100,27 @@ def per_example(loss: str, logits, y):
 
 
 def correct(logits, y):
-    """Whether each prediction is right: sign for ±1 labels, argmax for one-hot; ``(n,)`` bool."""
-    logits = _match(logits, y)
-    if logits.ndim == 1:
-        return jnp.sign(logits) == y
-    return jnp.argmax(logits, axis=-1) == jnp.argmax(y, axis=-1)
+    r"""Whether each prediction is right: :math:`\operatorname{sign} f = y` for ±1 labels, argmax for one-hot.
+
+    The one definition of a correct prediction in the package. Leading axes of ``logits`` index
+    models evaluated on the same inputs (for example the eigen-features of ``features``).
+    NumPy inputs are compared in NumPy (float64 values stay exact), JAX arrays in JAX (jit-able).
+
+    Args:
+      logits: ``(..., n)`` with ``y (n,)`` ±1, or ``(..., n, k)`` with ``y (n, k)`` one-hot;
+        a single model's ``(n, 1)`` outputs with ±1 labels are read as ``(n,)``.
+      y: labels.
+
+    Returns:
+      ``(..., n)`` bool: model ``...`` right on input ``j``.
+    """
+    xp = jnp if isinstance(logits, jax.Array) or isinstance(y, jax.Array) else np
+    if np.ndim(y) == 1 and np.shape(logits) == (np.shape(y)[0], 1):
+        logits = logits[:, 0]
+    lead = np.ndim(logits) - np.ndim(y)
+    if np.ndim(y) not in (1, 2) or lead < 0 or np.shape(logits)[lead:] != np.shape(y):
+        raise ValueError(f"logits have shape {np.shape(logits)} but y has shape {np.shape(y)}: expected "
+                         "(..., n) logits with (n,) ±1 labels, or (..., n, k) logits with (n, k) one-hot labels.")
+    if np.ndim(y) == 1:
+        return xp.sign(logits) == y
+    return xp.argmax(logits, axis=-1) == xp.argmax(y, axis=-1)

@@ -45,8 +45,7 @@ import scipy.linalg
 
 from ntkcompanion import kernels, labels, validate
 
-__all__ = ["fit", "coefficients", "kernel_apply_fn", "kernel_rows_fn", "predictions", "time_grid",
-           "regression_accuracy", "CHUNK_SIZE"]
+__all__ = ["fit", "coefficients", "kernel_apply_fn", "kernel_rows_fn", "predictions", "CHUNK_SIZE"]
 
 CHUNK_SIZE = 512
 # Keep the kernel's x·Xᵀ products for the backward pass, recompute the cheap elementwise rest.
@@ -301,60 +300,3 @@ def predictions(k_train_train, k_test_train, y_train, times, *, learning_rate: f
             gain = np.where(lam > 0, -np.expm1(-learning_rate * t * lam) / safe, learning_rate * t)
         out.append(projected_rows @ (gain.reshape((-1,) + (1,) * (y.ndim - 1)) * projected_y))
     return np.stack(out)
-
-
-def time_grid(k_train_train, n_times: int = 40, *, learning_rate: float = 1.0) -> np.ndarray:
-    r"""``n_times`` log-spaced times from :math:`0.1/(\eta\lambda_{max})` (the fastest direction barely
-    started) to :math:`10/(\eta\lambda_{min})` (the slowest one converged; :math:`\lambda_{min}` floored at
-    :math:`10^{-3}\lambda_{max}`), where :math:`\lambda` are the eigenvalues of ``k_train_train``."""
-    validate.positive_int("n_times", n_times)
-    lam = np.linalg.eigvalsh(np.asarray(k_train_train, np.float64))
-    top = lam[-1]
-    if not top > 0:
-        raise ValueError("k_train_train has no positive eigenvalue: expected a Gram matrix of a kernel.")
-    low = max(lam[0], 1e-3 * top)
-    return np.logspace(np.log10(0.1 / (learning_rate * top)), np.log10(10 / (learning_rate * low)), n_times)
-
-
-def regression_accuracy(task, k_train_train, k_test_train, times=None, *, level: float = 0.95,
-                        relative_ridge: float = 1e-6):
-    r"""Test accuracy of the kernel predictor :math:`f_t` of a task at each time, with its Wilson interval.
-
-    The predictions are :func:`predictions` with the ridge
-    :math:`\rho = \text{relative\_ridge} \cdot \operatorname{tr}\Theta(X, X) / n`: a jitter that keeps
-    the solve at :math:`t = \infty` stable on a nearly singular Gram matrix and moves a finite-:math:`t`
-    prediction by a relative :math:`O(\rho / \lambda)` only. Each accuracy comes with its ``level``
-    Wilson interval over the ``n_test`` test images (``evidence.accuracy_interval``).
-
-    Args:
-      task: a ``data.Task`` (its ``y_train`` targets and test labels).
-      k_train_train: ``(n_train, n_train)`` Gram matrix of ``task.x_train``.
-      k_test_train: ``(n_test, n_train)`` kernel rows of ``task.x_test`` against ``task.x_train``.
-      times: ``None`` for :math:`t = \infty` only; an int ``m`` for ``m`` times of :func:`time_grid`;
-        or a sequence of times (``None`` or ``inf`` meaning :math:`t = \infty`).
-      level: confidence level of the intervals.
-      relative_ridge: :math:`\rho` relative to the mean diagonal of the Gram matrix (``0``: none).
-
-    Returns:
-      pandas DataFrame, one row per time, columns ``t`` (``inf`` for :math:`t = \infty`),
-      ``accuracy``, ``low``, ``high``.
-    """
-    import pandas as pd
-
-    from ntkcompanion.evidence import accuracy_interval
-
-    if not relative_ridge >= 0:
-        raise ValueError(f"relative_ridge = {relative_ridge!r} is not allowed: expected a number >= 0.")
-    if times is None:
-        times = [None]
-    elif isinstance(times, numbers.Integral):
-        times = time_grid(k_train_train, int(times))
-    k = np.asarray(k_train_train, np.float64)
-    ridge = relative_ridge * float(np.trace(k)) / max(len(k), 1)
-    scores = predictions(k, k_test_train, task.y_train, times, ridge=ridge)
-    rows = []
-    for t, f_t in zip(times, scores):
-        acc = task.accuracy(f_t)
-        low, high = accuracy_interval(round(acc * task.n_test), task.n_test, level=level)
-        rows.append(dict(t=math.inf if t is None else float(t), accuracy=acc, low=low, high=high))
-    return pd.DataFrame(rows)

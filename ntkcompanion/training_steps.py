@@ -1,6 +1,7 @@
 r"""The compiled pieces of a training run: the network, its linearisation, the (adversarial) SGD step.
 
-* :func:`network` builds the practical nets of ``architectures`` once per set-up;
+* :func:`network` builds a network of ``architectures`` once per set-up (the practical nets of
+  ``adversarial_training``, the registry nets of ``lazy_training``);
   :func:`linearised` is a network's first-order Taylor expansion around an anchor
   (Lee et al. 2019) as a model of the pair ``(θ, θ_e)``.
 * :func:`adversarial_examples` makes a step's training images (clean, FGSM or PGD,
@@ -21,7 +22,7 @@ from ntkcompanion import architectures, attacks, losses
 __all__ = ["network", "linearised", "adversarial_examples", "make_step", "training_step", "predictor"]
 
 
-@functools.lru_cache(maxsize=16)
+@functools.lru_cache(maxsize=None)
 def network(name: str, depth: int, width: float, out_dim: int):
     """``(init_fn, apply_fn)`` of ``architectures.build``, built once per set-up.
 

@@ -10,7 +10,7 @@ import numpy as np
 import optax
 import pytest
 
-from ntkcompanion import adversarial_training, architectures, cache, data
+from ntkcompanion import adversarial_training, architectures, cache, data, training_steps
 
 from _tolerances import assert_close
 
@@ -63,8 +63,8 @@ def test_attack_steps_change_the_training_images(task):
     key = jax.random.PRNGKey(1)
 
     def images(**changes):
-        return np.asarray(adversarial_training.adversarial_examples(apply_fn, params, x, y, key,
-                                                        dataclasses.replace(CONFIG, **changes)))
+        return np.asarray(training_steps.adversarial_examples(apply_fn, params, x, y, key,
+                                                              dataclasses.replace(CONFIG, **changes)))
 
     clean, fgsm = images(mode="standard"), images(mode="fgsm")
     pgd1, pgd5 = images(mode="pgd", steps=1), images(mode="pgd", steps=5)
@@ -79,7 +79,7 @@ def test_attack_steps_change_the_training_images(task):
     optimizer = optax.sgd(0.1)
 
     def updated(**changes):
-        step = adversarial_training.make_step(apply_fn, optimizer, dataclasses.replace(CONFIG, **changes))
+        step = training_steps.make_step(apply_fn, optimizer, dataclasses.replace(CONFIG, **changes))
         return step(params, optimizer.init(params), x, y, key)[0]
 
     leaves = [jax.tree_util.tree_leaves(updated(mode="pgd", steps=s)) for s in (1, 5)]
@@ -211,11 +211,11 @@ def test_linearised_training_starts_from_the_network_at_epoch_e(task):
 
 
 def test_the_linearised_model_is_the_first_order_taylor_expansion(task):
-    init_fn, apply_fn = adversarial_training.network("mlp", 1, 16, 3)
+    init_fn, apply_fn = training_steps.network("mlp", 1, 16, 3)
     _, anchor = init_fn(jax.random.PRNGKey(0), (-1,) + task[0].shape[1:])
     direction = jax.tree_util.tree_map(lambda a: 1e-3 * jax.random.normal(jax.random.PRNGKey(1), a.shape), anchor)
     x = task[0][:5]
-    f_lin = adversarial_training.linearised(apply_fn)
+    f_lin = training_steps.linearised(apply_fn)
     at_anchor = np.asarray(f_lin((anchor, anchor), x))
     np.testing.assert_array_equal(at_anchor, np.asarray(apply_fn(anchor, x)))
     # Exactly linear in θ: doubling the step doubles the change; close to the network for small steps.

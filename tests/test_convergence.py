@@ -10,7 +10,7 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from ntkcompanion import convergence, data, kernels, predictor
+from ntkcompanion import convergence, data, kernels
 
 
 def planted_table(rate, widths=(16, 64, 256, 1024), seeds=3, noise=0.05, names=("fc", "conv"), rng=0):
@@ -100,14 +100,14 @@ def test_regression_accuracy_counts_and_intervals():
     for i in range(4):
         j = int(np.flatnonzero(y == task.y_test[i])[0])
         k_st[i, j] = 1.0 if i < 3 else -1.0
-    out = predictor.regression_accuracy(task, np.eye(n), k_st)
+    out = convergence.regression_accuracy(task, np.eye(n), k_st)
     assert list(out.columns) == ["t", "accuracy", "low", "high"] and out.t.tolist() == [math.inf]
     ci = stats.binomtest(3, 4).proportion_ci(method="wilson")
     assert out.accuracy[0] == 0.75 and (out.low[0], out.high[0]) == pytest.approx((ci.low, ci.high))
-    grid = predictor.regression_accuracy(task, np.eye(n), k_st, 5)
+    grid = convergence.regression_accuracy(task, np.eye(n), k_st, 5)
     assert len(grid) == 5 and np.all(np.diff(grid.t) > 0) and (grid.accuracy == 0.75).all()
     with pytest.raises(ValueError, match="relative_ridge"):
-        predictor.regression_accuracy(task, np.eye(n), k_st, relative_ridge=-1.0)
+        convergence.regression_accuracy(task, np.eye(n), k_st, relative_ridge=-1.0)
 
 
 def test_task_title():

@@ -4,7 +4,7 @@ import jax
 import numpy as np
 import pytest
 
-from ntkcompanion import attacks, feature_attacks, features, kernels, predictor
+from ntkcompanion import attacks, feature_attacks, features, kernels, losses, predictor
 
 from _feature_data import (EIGENVALUES, EIGENVECTORS, K_TEST_TRAIN, KERNEL_FN, N_TEST, N_TRAIN, X_TEST, X_TRAIN,
                            Y_BINARY, Y_TEST, targets)
@@ -80,7 +80,7 @@ def test_per_point_correctness_matches_the_loop_and_the_means():
     np.testing.assert_array_equal(result.clean.mean(axis=1), useful)
     np.testing.assert_array_equal(result.robust.mean(axis=1), robust)
     values = features.feature_values(K_TEST_TRAIN, coef)                         # float64 signs, per point
-    np.testing.assert_array_equal(result.clean, features.correct(values, Y_TEST["binary"]))
+    np.testing.assert_array_equal(result.clean, losses.correct(values.T, Y_TEST["binary"]))
 
 
 def test_sample_features_leads_exactly_then_one_per_stratum():

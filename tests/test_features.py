@@ -138,13 +138,6 @@ def test_head_and_tail_sum_to_the_predictor(kind):
         features.head_tail_coefficients(EIGENVALUES, EIGENVECTORS, y, N_TRAIN)
 
 
-def test_correct_reads_sign_and_argmax():
-    values = np.array([[0.5, -2.0], [-0.1, 0.3]])                     # (n=2 points, m=2 models)
-    np.testing.assert_array_equal(features.correct(values, np.array([1.0, 1.0])), [[True, False], [False, True]])
-    onehot = np.array([[[1.0, 0.0], [0.0, 2.0]], [[0.0, 1.0], [3.0, 0.0]]])    # (2, 2, k=2)
-    np.testing.assert_array_equal(features.correct(onehot, np.eye(2)), [[True, True], [False, False]])
-
-
 def test_permuted_tasks_shuffle_train_and_test_labels_together():
     dec = decomposition.Decomposition(EIGENVALUES, EIGENVECTORS, features.resolved(EIGENVALUES),
                                            features.RCOND, K_TRAIN_TRAIN, K_TEST_TRAIN)

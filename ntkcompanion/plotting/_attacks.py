@@ -3,6 +3,7 @@
 import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
+from matplotlib.lines import Line2D
 
 from ntkcompanion.plotting._style import PALETTE, as_image
 
@@ -122,8 +123,6 @@ def accuracy_vs_budget(curves, *, halves=None, reach=None, attack: str = "PGD"):
     Returns:
       The figure: one panel per task, shared legend.
     """
-    from matplotlib.lines import Line2D
-
     tasks = list(curves["task"].unique())
     names = list(curves["architecture"].unique())
     kinds = [k for k in _KIND_STYLE if k in set(curves["kind"])]

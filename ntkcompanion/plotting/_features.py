@@ -2,8 +2,10 @@
 
 import matplotlib.pyplot as plt
 import numpy as np
+import pandas as pd
 import seaborn as sns
 
+from ntkcompanion.evidence import accuracy_interval
 from ntkcompanion.plotting._style import PALETTE, as_image
 
 __all__ = [
@@ -140,10 +142,6 @@ def learned_early_intervals(times, along, ks, top, *, attack: str = "PGD"):
       ``(figure, table)``: the figure and the long table of the left panel (``t``, ``measure``,
       ``value``, ``low``, ``high``).
     """
-    import pandas as pd
-
-    from ntkcompanion.evidence import accuracy_interval
-
     rows = []
     for measure, correct in (("clean", along[0]), (f"under {attack}", along[1])):
         correct = np.asarray(correct)

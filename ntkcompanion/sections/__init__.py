@@ -36,6 +36,10 @@ from collections.abc import Mapping
 
 from ntkcompanion import parameters, resources
 from ntkcompanion.sections import _common, _memory
+# Every section module, so that ``import ntkcompanion`` reaches them (:func:`module` looks one up by name).
+from ntkcompanion.sections import (s01_ntk_primer, s02_training_free_attacks, s03_transfer,  # noqa: F401
+                                   s04_eigen_features, s05_learned_early, s06_consistency, s07_seeing_features,
+                                   s08_adversarial_training)
 
 __all__ = ["SECTIONS", "RunParameters", "declarations", "defaults", "module", "setup"]
 

@@ -11,6 +11,8 @@ from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "01_ntk_primer"
 MAX_WIDTH = 1_000_000
 

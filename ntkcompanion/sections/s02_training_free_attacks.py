@@ -12,6 +12,8 @@ from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "02_training_free_attacks"
 
 PARAMETERS = [

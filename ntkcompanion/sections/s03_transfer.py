@@ -12,6 +12,8 @@ from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "03_transfer"
 MAX_WIDTH = 1_000_000
 MAX_TRAIN_STEPS = 100_000

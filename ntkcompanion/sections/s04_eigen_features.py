@@ -10,6 +10,8 @@ from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "04_eigen_features"
 MAX_PERMUTATIONS = 1_000
 

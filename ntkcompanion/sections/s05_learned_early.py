@@ -9,6 +9,8 @@ from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "05_learned_early"
 MAX_GRID = 1_000
 

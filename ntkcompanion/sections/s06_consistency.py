@@ -9,6 +9,8 @@ from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS"]
+
 SECTION = "06_consistency"
 DOWNSAMPLES = (1, 2, 4)
 # The baseline kernels (linear, RBF, NNGP) compared with the NTKs: three more spectra.

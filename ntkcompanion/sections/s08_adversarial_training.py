@@ -12,6 +12,8 @@ from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
 
+__all__ = ["SECTION", "PARAMETERS", "CHECKS", "seeds", "train_config"]
+
 SECTION = "08_adversarial_training"
 MAX_EPOCHS = 1_000
 MAX_MLP_WIDTH = 1_000_000
