@@ -113,6 +113,13 @@ def test_claim2_planted_null_is_never_supported():
         assert SUP not in (transfer.decision, trend.decision)
         assert transfer.ci[1] < 0.05                             # margin ≈ 0: decidedly below the 0.05 threshold
         assert trend.ci[0] < 0 < trend.ci[1]
+    # Wider nets merely more fragile: accuracy on the kernel's examples falls 0.6 → 0.2 with width (to the
+    # kernel's own 0.2), but both controls fall alongside, 0.1 above it. The transfer is real; its trend is not.
+    falling = np.linspace(0.6, 0.2, 5)
+    run = transfer_run(falling, kernel_rate=0.2, n=1000)
+    run["net_noise_correct"] = run["net_unrelated_correct"] = bernoulli(np.repeat(falling[:, None] + 0.1, 5, 1), 1000, 9)
+    transfer, trend = claims.claim2(**run)
+    assert transfer.decision == SUP and trend.decision != SUP and trend.ci[0] < 0 < trend.ci[1]
 
 
 def test_claim2_intervals_are_over_seeds():
