@@ -3,17 +3,20 @@ r"""Accuracy against the attack budget: FGSM, PGD and random-sign noise over a g
 A :class:`Sweep` holds one model's per-point correctness under each kind of perturbation at every
 budget of a grid, the input of the claim-1 statistics (``evidence.claims.budget_curves``,
 ``evidence.claims.claim1``). :func:`kernel_sweeps` fits the kernel predictor of each architecture
-on each task (from the cached Gram matrix) and sweeps it: section 2 in one call. The attacks
-themselves are :mod:`ntkcompanion.attacks`.
+on each task (from the cached Gram matrix) and sweeps it: section 2 in one call;
+:func:`budget_tables` turns every sweep into the tidy curves and halving budgets of its figure and
+table. The attacks themselves are :mod:`ntkcompanion.attacks`.
 """
 
 import dataclasses
 
 import numpy as np
+import pandas as pd
 
 from ntkcompanion import attacks, kernels, predictor, progress, validate
+from ntkcompanion.evidence import claims
 
-__all__ = ["KINDS", "Sweep", "sweep", "KernelSweep", "kernel_sweeps"]
+__all__ = ["KINDS", "Sweep", "sweep", "KernelSweep", "kernel_sweeps", "BudgetTables", "budget_tables"]
 
 KINDS = ("FGSM", "PGD", "noise")
 
@@ -170,3 +173,56 @@ def kernel_sweeps(tasks: dict, architectures: dict, eps, *, depth: int, batch_si
         fn = predictor.fit(kernels.kernel_fn(a, depth), t.x_train, t.y_train, k_train_train=gram)
         out[name][a] = KernelSweep(fn, sweep(fn, t.x_test, t.y_test, eps, batch_size=batch_size, **options))
     return out
+
+
+def _half_text(eps_half, low, high) -> str:
+    """``"ε½ [low, high]"`` to three significant digits; ``"not reached"`` when ε½ is NaN (never halves)."""
+    return "not reached" if eps_half != eps_half else f"{eps_half:.3g} [{low:.3g}, {high:.3g}]"
+
+
+@dataclasses.dataclass(frozen=True)
+class BudgetTables:
+    """The accuracy-vs-budget curves of every task and kernel, as tidy tables.
+
+    Attributes:
+      summaries: ``{(task title, architecture): evidence.claims.budget_curves(...)}``.
+      curves: DataFrame, one row per task, architecture, kind and budget: ``task``, ``architecture``,
+        ``kind``, ``eps``, ``accuracy``, ``ci_low``, ``ci_high``, ``n`` (95% Wilson interval).
+      halving: DataFrame, one row per task, architecture and kind: ``eps_half`` (NaN when the
+        accuracy never halves on the grid), ``ci_low``, ``ci_high`` (95% bootstrap over test
+        points) and ``text``, ``"ε½ [low, high]"`` or ``"not reached"``.
+    """
+
+    summaries: dict
+    curves: pd.DataFrame
+    halving: pd.DataFrame
+
+    def half_text(self, kind: str = "PGD") -> pd.Series:
+        """``"ε½ [low, high]"`` of ``kind`` as a Series indexed by ``(task, architecture)``."""
+        return self.halving[self.halving["kind"] == kind].set_index(["task", "architecture"])["text"]
+
+    def at(self, eps: float) -> pd.DataFrame:
+        """The table of the page: per task and kernel, the accuracy of each kind at ``eps`` (rounded to
+        three decimals) and the text ``"ε½ [95% CI]"`` of each kind."""
+        index = ["task", "architecture"]
+        rows = self.curves[self.curves["eps"] == eps]
+        accuracy = rows.pivot_table(index=index, columns="kind", values="accuracy", sort=False)
+        halves = self.halving.pivot_table(index=index, columns="kind", values="text", aggfunc="first", sort=False)
+        return accuracy.round(3).add_prefix("at EPS: ").join(halves.add_prefix("ε½ [95% CI]: "))
+
+
+def budget_tables(tasks: dict, fits: dict, *, seed: int = 0) -> BudgetTables:
+    """Curves with intervals and halving budgets of every sweep (``evidence.claims.budget_curves``).
+
+    Args:
+      tasks: ``{task name: data.Task}`` (for the task titles, ``Task.title``).
+      fits: ``{task name: {architecture: KernelSweep}}`` (:func:`kernel_sweeps`).
+      seed: of the bootstrap over test points behind each ε½ interval.
+    """
+    summaries = {(tasks[name].title, a): claims.budget_curves(f.sweep.eps, f.sweep.correct, seed=seed)
+                 for name, by_arch in fits.items() for a, f in by_arch.items()}
+    curves, halving = (pd.concat([pd.DataFrame(s[part]).assign(task=t, architecture=a)
+                                  for (t, a), s in summaries.items()], ignore_index=True)
+                       for part in ("curves", "halving"))
+    halving["text"] = [_half_text(*row) for row in halving[["eps_half", "ci_low", "ci_high"]].to_numpy()]
+    return BudgetTables(summaries, curves, halving)

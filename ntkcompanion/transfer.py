@@ -18,9 +18,10 @@ released no code for it; :func:`run` is the experiment:
    (``lazy_training.laziness``: relative parameter and kernel change).
 
 The per-point 0/1 correctness arrays (:attr:`TransferResult.correct`) are what
-``evidence.claims.claim2`` decides on: the transfer gap
-:math:`|\mathrm{acc}_{net}(x^{adv}_\Theta) - \mathrm{acc}_\Theta(x^{adv}_\Theta)|` against width, and
-the net's accuracy on the kernel's examples against the controls.
+``evidence.claims.claim2`` decides on: per width and seed, the transfer margin
+:math:`\min(\mathrm{acc}_{net}(x_{noise}), \mathrm{acc}_{net}(x^{adv}_{unrel})) - \mathrm{acc}_{net}(x^{adv}_\Theta)`
+(the stronger control minus the kernel's examples), at the widest width and its change with width,
+with intervals over seeds.
 
 Example:
     >>> result = run(task.x_train, task.y_train, task.x_test, task.y_test, widths=[16, 256, 2048],
@@ -164,7 +165,8 @@ def run(x_train, y_train, x_test, y_test, *, widths, seeds=(0,), architecture: s
       y_train: ``(n_train,)`` ±1 labels or ``(n_train, k)`` one-hot targets.
       x_test: ``(n_test, h, w, c)`` test inputs (attacked).
       y_test: labels shaped like ``y_train``.
-      widths: non-empty list of widths (each at least 1), increasing; span orders of magnitude.
+      widths: non-empty list of widths (each at least 1); span orders of magnitude. Any order: the
+        verdicts take the widths by value.
       seeds: non-empty list of initialisation seeds (each at least 0), one network per width and seed.
       architecture, depth: a registry architecture (``architectures.build``).
       train_steps: gradient steps of every network (at least 1); :math:`t = \eta \cdot` steps.

@@ -281,14 +281,9 @@ def test_sweep_matches_the_single_attacks_and_the_noise_control():
 
 # --- The training-free attack of section 2: fit and sweep per task and kernel, and its tables ---
 
-import json  # noqa: E402
-import re  # noqa: E402
-from pathlib import Path  # noqa: E402
 from types import SimpleNamespace  # noqa: E402
 
-import ntkcompanion.evidence as ev  # noqa: E402
-from ntkcompanion import kernels, record  # noqa: E402
-from ntkcompanion.sections import s02_training_free_attacks as s02  # noqa: E402
+from ntkcompanion import kernels  # noqa: E402
 
 
 def pooled_task(labels):
@@ -368,7 +363,7 @@ def planted_run(multi=("fc",), architectures=("fc", "conv")):
 
 def test_budget_tables_are_tidy_with_halving_text_and_the_table_at_eps():
     p, tasks, fits = planted_run()
-    tables = s02.budget_tables(tasks, fits)
+    tables = budget_sweeps.budget_tables(tasks, fits)
     assert len(tables.curves) == 3 * 3 * 3  # three runs × three kinds × three budgets
     assert set(tables.curves["task"]) == {"3 vs 5", "10-class"}
     table = tables.at(0.1)
@@ -379,55 +374,3 @@ def test_budget_tables_are_tidy_with_halving_text_and_the_table_at_eps():
     assert all(text.startswith("0.1 [") for text in table["ε½ [95% CI]: PGD"])
     # FGSM: 1 → 0.75 → 0.25 halves at 0.1 + 0.1 · (0.75 − 0.5) / (0.75 − 0.25) = 0.15
     assert tables.half_text("FGSM")["3 vs 5", "fc"].startswith("0.15 [")
-
-
-def test_report_values_glue_every_name_the_page_cites():
-    p, tasks, fits = planted_run()
-    tables = s02.budget_tables(tasks, fits)
-    inputs = (PLANTED_EPS, PLANTED["PGD"], PLANTED["noise"], tasks["binary"].labels_test)
-    verdict = ev.claims.claim1(*inputs, n_boot=200)
-    metrics, glue = s02.report_values(p, tasks, tables, verdict, [])
-    notebook = json.loads((Path(__file__).parents[1] / "notebooks" / "02_training_free_attacks.ipynb").read_text())
-    prose = "".join("".join(c["source"]) for c in notebook["cells"] if c["cell_type"] == "markdown")
-    cited = {m.split(":")[0] for m in re.findall(r"\{glue:text\}`([^`]+)`", prose)}
-    others = set(record.verdict_glue([verdict])) | set(record.run_glue(1.0))
-    assert cited - others - {"paper_runtime_t4", "paper_runtime_h100", "paper_peak_memory", "paper_colab_note"} \
-        <= set(glue)
-    assert glue["headline_arch"] == "FC" and glue["binary_task"] == "3 vs 5"
-    assert (glue["pgd_acc"], glue["noise_acc"], glue["fgsm_acc"]) == (0.5, 1.0, 0.75)
-    assert glue["halving_phrase"].startswith("halve that accuracy at a budget of ε½ = 0.1 ")
-    assert glue["multi_phrase"].startswith("fc: 0.1 [")
-    assert metrics["accuracy_at_eps"] == {"eps": 0.1, "PGD": 0.5, "FGSM": 0.75, "noise": 1.0}
-    assert set(metrics["tasks"]) == {"binary", "all classes"}
-
-
-def test_report_values_when_pgd_never_halves_and_no_all_class_task():
-    p, tasks, fits = planted_run(multi=())
-    tables = s02.budget_tables(tasks, fits)
-    noise = PLANTED["noise"]
-    verdict = ev.claims.claim1(PLANTED_EPS, noise, noise, tasks["binary"].labels_test, n_boot=200)
-    _, glue = s02.report_values(p, tasks, tables, verdict, [])
-    assert glue["halving_phrase"].startswith("do not halve that accuracy anywhere on the grid (up to ε = 0.2")
-    assert glue["multi_phrase"].startswith("not run")
-
-
-def test_section_two_helpers_follow_the_parameters():
-    p, _, _ = planted_run(multi=())
-    assert s02.kernels_per_task(p) == {"binary": ["fc", "conv"]}
-    assert s02.kernels_per_task(p | {"MULTICLASS_ARCHITECTURES": ["conv"]}) == {"binary": ["fc", "conv"],
-                                                                                  "all classes": ["conv"]}
-    assert s02.budgets(p) == [0.0, 0.1, 0.2]
-    options = s02.sweep_options(p)
-    assert (options["eps"], options["keep"], options["step_at"], options["batch_size"]) == ([0.0, 0.1, 0.2],
-                                                                                             0.1, 0.1, 7)
-    assert s02.headline_architecture(p) == "fc"
-    assert s02.headline_architecture(p | {"ARCHITECTURES": ["conv", "myrtle"]}) == "conv"
-
-
-def test_load_tasks_draws_the_all_class_task_only_when_asked():
-    p = {"DATASET": "mnist_embedded", "CLASSES": [3, 5], "N_TRAIN": 6, "N_TEST": 4, "SEED": 0,
-         "MULTICLASS_ARCHITECTURES": [], "N_TRAIN_MULTI": 20, "N_TEST_MULTI": 10}
-    assert list(s02.load_tasks(p)) == ["binary"]
-    tasks = s02.load_tasks(p | {"MULTICLASS_ARCHITECTURES": ["fc"]})
-    assert tasks["binary"].class_names == ("3", "5") and tasks["binary"].n_test == 4
-    assert tasks["all classes"].n_classes == 10 and tasks["all classes"].y_train.shape == (20, 10)

@@ -25,13 +25,21 @@ EPS = np.linspace(0.0, 0.3, 7)
 def test_claim1_states():
     noise = bernoulli(np.full(7, 0.95), 400, 1)
     attacked = bernoulli(np.linspace(0.95, 0.0, 7), 400, 2)
-    verdict = claims.claim1(EPS, attacked, noise, LABELS, **FAST)
-    assert verdict.decision == SUP and verdict.ci[0] > 0.10
-    assert 0.1 < verdict.details["eps_half"] < 0.2
-    # An "attack" no stronger than noise of the same size.
+    verdict = claims.claim1(EPS, attacked, noise, LABELS, at=0.15, **FAST)
+    # Planted gap at ε = 0.15: 0.95 − 0.475 = 0.475; the interval holds it and clears 0.10.
+    assert verdict.decision == SUP and verdict.ci[0] > 0.10 and verdict.ci[0] < 0.475 < verdict.ci[1]
+    assert 0.1 < verdict.details["eps_half"] < 0.2 and verdict.details["budget_ratio_censored"]
+    # A weaker attack gives a smaller gap at the same budget: the statistic is not fixed by construction.
+    weaker = claims.claim1(EPS, bernoulli(np.linspace(0.95, 0.6, 7), 400, 3), noise, LABELS, at=0.15, **FAST)
+    assert weaker.estimate < verdict.estimate - 0.2 and weaker.ci[0] < 0.3 < verdict.ci[0]
+    # Planted null: an "attack" no stronger than noise of the same size, on many points.
     curve = np.linspace(0.95, 0.05, 7)
-    verdict = claims.claim1(EPS, bernoulli(curve, 1000, 3), bernoulli(curve, 1000, 4), np.repeat([0, 1], 500), **FAST)
-    assert verdict.decision == NOT
+    null = claims.claim1(EPS, bernoulli(curve, 1000, 3), bernoulli(curve, 1000, 4), np.repeat([0, 1], 500), **FAST)
+    assert null.decision == NOT and null.ci[0] < 0 < null.ci[1]
+    # The same null on few points: never supported, undetermined.
+    few = np.repeat([0, 1], 20)
+    null = claims.claim1(EPS, bernoulli(curve, 40, 5), bernoulli(curve, 40, 6), few, at=0.15, **FAST)
+    assert null.decision == UND and null.reason == ev.Reason.STRADDLES
     # A predictor at chance has nothing to attack.
     verdict = claims.claim1(EPS, bernoulli(np.linspace(0.5, 0.0, 7), 400, 5), noise, LABELS, **FAST)
     assert verdict.decision == UND and verdict.reason == "clean accuracy not above the majority rate"
@@ -39,11 +47,25 @@ def test_claim1_states():
     dead = bernoulli(np.r_[0.95, np.zeros(6)], 400, 6)
     verdict = claims.claim1(EPS, attacked, dead, LABELS, **FAST)
     assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
-    # A small effect on few points: the interval straddles the threshold.
-    few = np.repeat([0, 1], 20)
-    verdict = claims.claim1(EPS, bernoulli(np.linspace(0.95, 0.3, 7), 40, 7),
-                            bernoulli(np.linspace(0.95, 0.5, 7), 40, 8), few, **FAST)
-    assert verdict.decision == UND and verdict.reason == ev.Reason.STRADDLES
+    # A budget that moves nothing: attack and noise leave the same points right, a tie.
+    still = np.repeat(bernoulli([0.9], 400, 7), 7, axis=0)
+    verdict = claims.claim1(EPS, still, still, LABELS, at=0.05, **FAST)
+    assert verdict.decision == UND and verdict.reason == ev.Reason.TIE
+    with pytest.raises(ValueError, match="at = 0.12"):
+        claims.claim1(EPS, attacked, noise, LABELS, at=0.12, **FAST)
+
+
+def test_claim1_budget_ratio_of_the_halving_budgets():
+    # Attack halves at 0.1, noise at 0.2 (deterministic curves on 400 points): ratio 2.
+    eps = np.array([0.0, 0.1, 0.2, 0.3])
+    attacked = np.zeros((4, 400))
+    attacked[0], attacked[1, :200] = 1, 1
+    noise = np.ones((4, 400))
+    noise[2:, 200:] = 0
+    d = claims.claim1(eps, attacked, noise, LABELS, **FAST).details
+    assert d["eps_half"] == pytest.approx(0.1) and d["eps_half_noise"] == pytest.approx(0.2)
+    assert d["budget_ratio"] == pytest.approx(2.0) and not d["budget_ratio_censored"]
+    assert d["gap_curve"] == pytest.approx([0.0, 0.5, 0.5, 0.5]) and d["at"] == 0.3
 
 
 # --- claim 2 ----------------------------------------------------------------------------------
@@ -51,11 +73,14 @@ def test_claim1_states():
 WIDTHS = [16, 64, 256, 1024, 4096]
 
 
-def transfer_run(net_rates, kernel_rate=0.1, noise_rate=0.9, unrelated_rate=0.8, n=400):
-    shape = (len(WIDTHS), 3)
-    return dict(widths=WIDTHS,
-                net_adv_correct=bernoulli(np.broadcast_to(np.asarray(net_rates)[:, None], shape), n, 1),
-                kernel_adv_correct=bernoulli(kernel_rate, n, 2),
+def transfer_run(net_rates, kernel_rate=0.1, noise_rate=0.9, unrelated_rate=0.8, n=400, seeds=5, seed_sd=0.0,
+                 widths=WIDTHS):
+    """Planted claim-2 inputs: per width and seed a rate on the kernel's examples (``net_rates`` per width,
+    plus a seed-level normal jitter ``seed_sd``), on noise and on an unrelated model's examples."""
+    shape = (len(widths), seeds)
+    jitter = np.random.default_rng(0).normal(0.0, seed_sd, shape)
+    rates = np.clip(np.asarray(net_rates, float)[:, None] + jitter, 0, 1)
+    return dict(widths=widths, net_adv_correct=bernoulli(rates, n, 1), kernel_adv_correct=bernoulli(kernel_rate, n, 2),
                 net_noise_correct=bernoulli(np.full(shape, noise_rate), n, 3),
                 net_unrelated_correct=bernoulli(np.full(shape, unrelated_rate), n, 4), **FAST)
 
@@ -64,15 +89,69 @@ def test_claim2_states():
     transfer, trend = claims.claim2(**transfer_run([0.6, 0.45, 0.3, 0.2, 0.12]))
     assert transfer.decision == SUP and trend.decision == SUP
     assert (transfer.key, trend.key) == ("claim2_transfer", "claim2_trend")    # distinct glue names
-    # Wider nets drift away from the kernel, and the widest resists the kernel's examples as well
+    # Planted margins: 0.8 − 0.12 at the widest width; (0.8 − 0.12) − (0.8 − 0.6) = 0.48 across widths.
+    assert transfer.ci[0] < 0.68 < transfer.ci[1] and trend.ci[0] < 0.48 < trend.ci[1]
+    assert transfer.n == trend.n == 5                                           # n = seeds
+    # Wider nets drift away from the kernel, and the widest resists the kernel's examples
     # better than it resists an unrelated model's.
     transfer, trend = claims.claim2(**transfer_run([0.12, 0.2, 0.3, 0.45, 0.6], unrelated_rate=0.5))
     assert trend.decision == NOT and transfer.decision == NOT
-    # Everything fooled at every width: transfer is perfect but the trend cannot show.
+    # Everything fooled at every width: transfer is plain but the trend cannot show.
     transfer, trend = claims.claim2(**transfer_run([0.0] * 5, kernel_rate=0.0))
     assert transfer.decision == SUP
     assert trend.decision == UND and trend.reason == ev.Reason.SATURATED
     assert trend.details["widths"] == WIDTHS and transfer.details["share_fooled_transfer"][-1] == 1.0
+    # Two seeds are too few for an interval over seeds.
+    transfer, trend = claims.claim2(**transfer_run([0.6, 0.45, 0.3, 0.2, 0.12], seeds=2))
+    assert transfer.decision == trend.decision == UND and transfer.reason.startswith("too few seeds")
+
+
+def test_claim2_planted_null_is_never_supported():
+    # The kernel's examples fool the nets exactly as often as the stronger control, at every width.
+    for n, seeds in ((400, 5), (4000, 8)):
+        transfer, trend = claims.claim2(**transfer_run([0.8] * 5, n=n, seeds=seeds))
+        assert SUP not in (transfer.decision, trend.decision)
+        assert transfer.ci[1] < 0.05                             # margin ≈ 0: decidedly below the 0.05 threshold
+        assert trend.ci[0] < 0 < trend.ci[1]
+    # Wider nets merely more fragile: accuracy on the kernel's examples falls 0.6 → 0.2 with width (to the
+    # kernel's own 0.2), but both controls fall alongside, 0.1 above it. The transfer is real; its trend is not.
+    falling = np.linspace(0.6, 0.2, 5)
+    run = transfer_run(falling, kernel_rate=0.2, n=1000)
+    run["net_noise_correct"] = run["net_unrelated_correct"] = bernoulli(np.repeat(falling[:, None] + 0.1, 5, 1), 1000, 9)
+    transfer, trend = claims.claim2(**run)
+    assert transfer.decision == SUP and trend.decision != SUP and trend.ci[0] < 0 < trend.ci[1]
+
+
+def test_claim2_intervals_are_over_seeds():
+    # Seed-level spread (sd 0.15 per net) around a small planted trend, on many points: a bootstrap over
+    # test points alone would call it; the interval over seeds does not.
+    run = transfer_run([0.7, 0.7, 0.7, 0.7, 0.62], n=4000, seeds=5, seed_sd=0.15)
+    transfer, trend = claims.claim2(**run)
+    per_seed = np.asarray(trend.details["per_seed"])
+    assert per_seed.shape == (5,) and trend.estimate == pytest.approx(per_seed.mean())
+    assert trend.decision == UND and trend.ci[1] - trend.ci[0] > 2 * per_seed.std(ddof=1) / np.sqrt(5)
+
+    def seed_mean_trend(a, z, u):            # the same statistic, test points as the only noise
+        m = np.minimum(z.mean(-1), u.mean(-1)) - a.mean(-1)
+        return (m[..., -1, :] - m[..., 0, :]).mean(-1)
+    _, (low, _) = ev.bootstrap(seed_mean_trend, run["net_adv_correct"], run["net_noise_correct"],
+                               run["net_unrelated_correct"], **FAST)
+    assert low > 0
+
+
+def test_claim2_unsorted_widths_give_the_sorted_verdicts():
+    run = transfer_run([0.6, 0.45, 0.3, 0.2, 0.12], seed_sd=0.03)
+    order = [4, 0, 2, 3, 1]
+    shuffled = dict(run, widths=[WIDTHS[i] for i in order],
+                    **{k: run[k][order] for k in ("net_adv_correct", "net_noise_correct", "net_unrelated_correct")})
+    for a, b in zip(claims.claim2(**run), claims.claim2(**shuffled)):
+        assert (a.decision, a.estimate, a.ci) == (b.decision, b.estimate, b.ci)
+        assert b.details["widths"] == WIDTHS
+    reversed_run = dict(run, widths=WIDTHS[::-1],
+                        **{k: run[k][::-1] for k in ("net_adv_correct", "net_noise_correct", "net_unrelated_correct")})
+    assert [v.decision for v in claims.claim2(**reversed_run)] == [SUP, SUP]
+    with pytest.raises(ValueError, match="appears twice"):
+        claims.claim2(**dict(run, widths=[16, 64, 64, 1024, 4096]))
 
 
 # --- claim 3 ----------------------------------------------------------------------------------
@@ -271,7 +350,8 @@ def test_claim7_velocity_and_mass_states():
 def test_threshold_sensitivity_moves_the_decision():
     noise = bernoulli(np.full(7, 0.95), 400, 1)
     attacked = bernoulli(np.linspace(0.95, 0.0, 7), 400, 2)
-    rows = claims.threshold_sensitivity(claims.claim1, "threshold", [0.1, 0.9], EPS, attacked, noise, LABELS, **FAST)
+    rows = claims.threshold_sensitivity(claims.claim1, "threshold", [0.1, 0.6], EPS, attacked, noise, LABELS,
+                                        at=0.15, **FAST)
     assert [row["decision"] for row in rows] == [SUP, NOT]
 
 
@@ -386,17 +466,17 @@ def test_claim7_saturation_identical_differences_and_undertrained_nets():
 
 
 def test_claim2_reports_per_width_intervals_and_laziness():
-    # Planted: gaps shrink with width; the widest nets moved 0.05 (lazy), the narrowest 0.5 (not lazy).
-    run = transfer_run([0.6, 0.45, 0.3, 0.2, 0.12])
+    # Planted: margins grow with width; the widest nets moved 0.05 (lazy), the narrowest 0.5 (not lazy).
+    run = transfer_run([0.6, 0.45, 0.3, 0.2, 0.12], seeds=3)
     moved = {"kernel_change": np.array([[0.5, 0.6, 0.4], [0.3] * 3, [0.2] * 3, [0.12] * 3, [0.04, 0.05, 0.06]])}
     transfer, _ = claims.claim2(**run, laziness=moved)
     d = transfer.details
-    for key in ("gap_ci", "share_fooled_transfer_ci"):
-        low, high = np.asarray(d[key]).T
-        value = np.asarray(d["gap" if key == "gap_ci" else "share_fooled_transfer"])
+    for key in ("margin", "share_fooled_transfer"):
+        low, high = np.asarray(d[f"{key}_ci"]).T
+        value = np.asarray(d[key])
         assert len(low) == len(WIDTHS) and (low <= value + 1e-12).all() and (value <= high + 1e-12).all()
-    # Gap CIs at the narrowest and widest width do not overlap (0.5 vs 0.02 on 400 points).
-    assert d["gap_ci"][0][0] > d["gap_ci"][-1][1]
+    # Margin CIs at the narrowest (0.2) and widest (0.68) width do not overlap.
+    assert d["margin_ci"][0][1] < d["margin_ci"][-1][0]
     assert d["laziness"]["kernel_change"][-1] == pytest.approx(0.05)
     low, high = d["laziness_ci"]["kernel_change"][-1]
     assert low < 0.05 < high
