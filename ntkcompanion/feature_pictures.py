@@ -22,7 +22,7 @@ import numpy as np
 
 from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, features, kernels, predictor
 
-__all__ = ["tasks", "Study", "study", "families", "counts_table", "roles", "pick_images", "pictures", "gallery", "roughness",
+__all__ = ["tasks", "Study", "study", "counts_table", "roles", "pick_images", "pictures", "gallery", "roughness",
            "candidate", "summary", "tail_k", "TOP", "BOTTOM", "CONFIRMED", "TAIL"]
 
 TOP, BOTTOM, CONFIRMED, TAIL = "top", "bottom", "confirmed useful, non-robust", "tail group, confirmed"
@@ -135,7 +135,7 @@ def study(task, p) -> Study:
     null, y_null = decomposition.permuted_task_correctness(dec, task.y_train, task.y_test, index=sample.index,
                                                            n_perm=p.N_PERMUTATIONS, seed=p.SEED)
     y_null = y_null if task.is_binary else y_null.argmax(-1)
-    fam = families(sample, p.N_LEADING)
+    fam = feature_attacks.families(sample, p.N_LEADING)
     tail_size = int(dec.resolved.sum()) - k
     verdicts = evidence.claims.claim6(c.clean, c.robust, task.labels_test, attack=attack, seed=p.SEED,
                                       null_clean_correct=null, null_labels=y_null, index=sample.index, k=k,
@@ -145,12 +145,6 @@ def study(task, p) -> Study:
     confirmed = evidence.confirmed_useful(c.clean, task.labels_test, seed=p.SEED) & classes.non_robust
     return Study(task, dec, sample, attack, classes, verdicts, confirmed, tail)
 
-
-def families(sample, n_leading: int) -> np.ndarray:
-    """The multiple-testing families, stated before the data: ``"leading"`` for the first ``n_leading``
-    attacked features (``N_LEADING``, the top of the spectrum), ``"rest"`` for the others (the stratified sample
-    of the rest, or every remaining feature when all are attacked). ``(n_attacked,)`` strings."""
-    return np.where(np.arange(len(sample.index)) < n_leading, "leading", "rest")
 
 
 def counts_table(studies: dict):

@@ -42,11 +42,6 @@ def test_candidate_names_the_selected_feature_or_none():
     assert fp.candidate(_study(evidence.Decision.UNDETERMINED, candidate=False)) == "no candidate"
 
 
-def test_families_are_the_leading_features_and_the_rest():
-    sample = SimpleNamespace(index=np.arange(6))
-    assert fp.families(sample, 2).tolist() == ["leading"] * 2 + ["rest"] * 4
-
-
 def test_tail_k_is_the_leading_features_within_the_spectrum():
     assert fp.tail_k(SimpleNamespace(N_LEADING=20), 400) == 20
     assert fp.tail_k(SimpleNamespace(N_LEADING=0), 400) == 1
