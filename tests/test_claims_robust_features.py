@@ -12,7 +12,7 @@ import pytest
 
 from ntkcompanion import evidence as ev
 from ntkcompanion import feature_attacks, features, kernels
-from ntkcompanion.evidence import _claims_features, claims
+from ntkcompanion.evidence import _claims_confirm, claims
 
 SUP, NOT, UND = ev.Decision.SUPPORTED, ev.Decision.NOT_SUPPORTED, ev.Decision.UNDETERMINED
 FAST = {"n_boot": 300}
@@ -209,9 +209,9 @@ def test_claim6_is_never_supported_on_the_planted_null():
 
 
 def test_null_percentile_counts_runs_without_a_candidate():
-    assert _claims_features.null_percentile([None] * 96 + [0.2] * 4) == -np.inf
-    assert _claims_features.null_percentile([None] * 90 + [0.2] * 10) == pytest.approx(0.2)
-    assert _claims_features.null_percentile(list(np.linspace(0, 1, 101))) == pytest.approx(0.95)
+    assert _claims_confirm.null_percentile([None] * 96 + [0.2] * 4) == -np.inf
+    assert _claims_confirm.null_percentile([None] * 90 + [0.2] * 10) == pytest.approx(0.2)
+    assert _claims_confirm.null_percentile(list(np.linspace(0, 1, 101))) == pytest.approx(0.95)
     verdict = claim6(*rows(*POSITIVE))[0]
     null = verdict.details["null"]
     assert len(null["values"]) == 50 and null["no_candidate"] == sum(v is None for v in null["values"])
