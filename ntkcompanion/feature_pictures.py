@@ -47,8 +47,8 @@ class Study(NamedTuple):
       attack: ``"PGD"`` or ``"FGSM"``; classes: ``evidence.FeatureClasses`` of the sampled features;
       verdicts: claim 6's ``Verdict`` list (single feature; and the tail group on a binary task);
       confirmed: ``(n_attacked,)`` bool, confirmed useful (held-out halves) and non-robust;
-      tail: ``None`` (multi-class task) or ``{"k", "clean", "robust"}``, the tail group's head size and its
-      ``(n_test,)`` 0/1 correctness, clean and under ``attack``.
+      tail: ``None`` (multi-class task) or ``{"k", "clean", "robust", "head_robust"}``, the tail group's head
+      size, its ``(n_test,)`` 0/1 correctness, clean and under ``attack``, and the head's under ``attack``.
     """
 
     task: object
@@ -107,11 +107,13 @@ def _tail_null(dec, task, k: int, n_perm: int, seed: int):
 
 
 def study(task, p) -> Study:
-    r"""Attack a task's sampled eigen-features (and, for a binary task, the tail group) and decide claim 6.
+    r"""Attack a task's sampled eigen-features (and, for a binary task, the head and the tail group) and decide claim 6.
 
     The nulls recompute the features and the tail group on ``N_PERMUTATIONS`` tasks whose training *and*
     test labels are shuffled (``decomposition.permuted_task_correctness``). The tail group
-    :math:`\sum_{i > k} \phi_i` (:func:`tail_k`) is attacked in the same batch as the features. A
+    :math:`\sum_{i > k} \phi_i` (:func:`tail_k`) and the head :math:`\sum_{i \le k} \phi_i` (claim 6's contrast:
+    robustly useful, it shows the attack does not defeat every predictor) are attacked in the same batch as
+    the features. A
     feature is confirmed when it is useful on held-out test images (``evidence.confirmed_useful``)
     and non-robust.
 
@@ -123,15 +125,16 @@ def study(task, p) -> Study:
     attack, options = feature_attacks.settings(p.EPS, p.ATTACK_STEPS, p.ATTACK_STEP_SIZE,
                                                feature_chunk=p.FEATURE_CHUNK)
     coef, k = dec.coefficients(task.y_train, features=list(sample.index)), tail_k(p, task.n_train)
-    if task.is_binary:  # the tail group as one more column, attacked with the features
-        coef = np.concatenate([coef, dec.head_tail(task.y_train, k)[:, 1:]], axis=1)
+    if task.is_binary:  # the head and the tail group as two more columns, attacked with the features
+        coef = np.concatenate([coef, dec.head_tail(task.y_train, k)], axis=1)
     c = feature_attacks.correctness(kernels.kernel_fn(p.ARCHITECTURE, p.DEPTH), task.x_train, coef, task.x_test,
                                     task.y_test, **options)
     tail, tail_null = None, None
     if task.is_binary:
-        tail = {"k": k, "clean": np.asarray(c.clean[-1], float), "robust": np.asarray(c.robust[-1], float)}
+        tail = {"k": k, "clean": np.asarray(c.clean[-1], float), "robust": np.asarray(c.robust[-1], float),
+                "head_robust": np.asarray(c.robust[-2], float)}
         tail_null = _tail_null(dec, task, k, p.N_PERMUTATIONS, p.SEED)
-        c = feature_attacks.Correctness(c.clean[:-1], c.robust[:-1])
+        c = feature_attacks.Correctness(c.clean[:-2], c.robust[:-2])
     null, y_null = decomposition.permuted_task_correctness(dec, task.y_train, task.y_test, index=sample.index,
                                                            n_perm=p.N_PERMUTATIONS, seed=p.SEED)
     y_null = y_null if task.is_binary else y_null.argmax(-1)
@@ -140,7 +143,8 @@ def study(task, p) -> Study:
     verdicts = evidence.claims.claim6(c.clean, c.robust, task.labels_test, attack=attack, seed=p.SEED,
                                       null_clean_correct=null, null_labels=y_null, index=sample.index, k=k,
                                       tail=None if tail is None else (tail["clean"], tail["robust"]),
-                                      tail_null=tail_null, families=fam, tail_size=tail_size)
+                                      tail_null=tail_null, families=fam, tail_size=tail_size,
+                                      contrast=None if tail is None else tail["head_robust"])
     classes = evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack, families=fam)
     confirmed = evidence.confirmed_useful(c.clean, task.labels_test, seed=p.SEED) & classes.non_robust
     return Study(task, dec, sample, attack, classes, verdicts, confirmed, tail)
@@ -270,6 +274,8 @@ def summary(studies: dict, rough, p) -> tuple:
     if binary.tail is not None:
         g = binary.group_verdict.details
         glue |= {"tail_k": binary.tail["k"], "tail_size": g["tail_size"],
+                 "head_robust": float(binary.tail["head_robust"].mean()),
+                 "majority": evidence.majority_rate(binary.task.labels_test),
                  "tail_clean": float(binary.tail["clean"].mean()), "tail_robust": float(binary.tail["robust"].mean()),
                  "group_null_no_candidate": g["null"]["no_candidate"]}
     for key, name in (("binary", "binary"), ("multi", "multi-class")):

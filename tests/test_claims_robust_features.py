@@ -252,6 +252,18 @@ def test_no_claim_3_5_6_verdict_is_supported_on_the_checkerboard_null():
     verdicts += claims.claim5(np.arange(m), classes.robust_accuracy, classes.useful, robust=classes.robust,
                               clean_correct_t=c.clean[m + 2:], robust_correct_t=c.robust[m + 2:], labels=labels,
                               **FAST)
-    verdicts += claims.claim6(clean, robust, labels, n_perm=20, tail=(c.clean[m + 1], c.robust[m + 1]), k=5)
+    verdicts += claims.claim6(clean, robust, labels, n_perm=20, tail=(c.clean[m + 1], c.robust[m + 1]), k=5,
+                              contrast=c.robust[m])
     assert len(verdicts) == 6
     assert [v.decision for v in verdicts if v.decision == SUP] == []
+
+
+def test_claim6_contrast_predictor_opens_the_gate_only_when_robustly_useful():
+    # No single feature is robustly useful; a robustly useful head shows the attack does not defeat everything.
+    no_robust_feature = ([0.8] * 10 + [0.3] * 20, [0.15] * 10 + [0.1] * 20)
+    tail = (bernoulli(0.85, seed=5), bernoulli(0.1, seed=6))
+    feature, grp = claim6(*rows(*no_robust_feature), tail=tail, contrast=bernoulli(0.8, seed=7))
+    assert feature.decision == SUP and grp.decision == SUP and feature.details["contrast_robust_on_a"]
+    # A head fooled below the majority rate (the planted null): still no contrast.
+    verdicts = claim6(*rows(*no_robust_feature), tail=tail, contrast=bernoulli(0.2, seed=7))
+    assert [v.decision for v in verdicts] == [UND, UND] and "contrast" in verdicts[0].reason

@@ -144,7 +144,7 @@ def _verdict6(key, statistic, definition, outcome, null, n_b, details, gate):
 def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float = GAMMA0,
            attack: str = GAMMA_ATTACK, n_perm: int = 100, seed: int = 0, null_clean_correct=None,
            null_labels=None, null=None, tail=None, tail_null=None, k: int | None = None,
-           index=None, families=None, tail_size: int | None = None) -> list[Verdict]:
+           index=None, families=None, tail_size: int | None = None, contrast=None) -> list[Verdict]:
     r"""Claim 6 (useful non-robust features can be identified): select on one half, confirm on the other.
 
     The test points are split at random into halves A and B. Two verdicts, each about what it
@@ -165,9 +165,9 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
     one-sided exact binomial test at ``q``). *Not supported*: robustly useful on B, or not useful on
     B (interval below 0), or (single feature) at least ``MIN_USEFUL_TO_SPLIT`` features useful on A
     and every one of them robustly useful. *Undetermined*: no candidate on A, an interval that
-    straddles 0, a null not beaten — and whenever no attacked feature is robustly useful on A:
-    then the attack defeats every feature at this radius and "non-robust" singles nothing out
-    (saturated).
+    straddles 0, a null not beaten — and whenever nothing is robustly useful on A, neither an
+    attacked feature nor the ``contrast`` predictor: then the attack defeats every predictor at this
+    radius and "non-robust" singles nothing out (saturated).
 
     Args:
       clean_correct, robust_correct: ``(n_features, n_test)`` 0/1 per feature.
@@ -185,6 +185,9 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
       k: the head's size (the tail starts after feature ``k``); tail_size: features in the tail; wording only.
       index: optional ``(n_features,)`` 0-based eigen-indices of the rows, for the wording only.
       families: optional ``(n_features,)`` BH family labels.
+      contrast: optional ``(n_test,)`` 0/1 correctness under ``attack`` of a reference predictor built from
+        the same features (e.g. the head :math:`\sum_{i \le k} \phi_i`): robustly useful on A, it
+        shows the attack does not defeat everything, as a robustly useful single feature would.
 
     Returns:
       ``[feature verdict]`` or ``[feature verdict, group verdict]``.
@@ -202,11 +205,15 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
     # The contrast: some attacked feature must be robustly useful on A, else the attack defeats all.
     robust_a = _robust_on(robust, labels, a, q, families)
     useful_a = useful(clean[:, a], labels[a], q=q, families=families)[0]
+    contrast_a = False
+    if contrast is not None:
+        contrast = _group("contrast", contrast, n)
+        contrast_a = bool(_robust_on(contrast[None], labels, a, q)[0])
     gate = None
-    if not robust_a.any():
-        gate = (Decision.UNDETERMINED, f"{Reason.SATURATED}: no attacked feature is robustly useful on the "
-                "selection half, so the attack defeats every feature at this radius and 'non-robust' singles "
-                "nothing out")
+    if not robust_a.any() and not contrast_a:
+        gate = (Decision.UNDETERMINED, f"{Reason.SATURATED}: nothing is robustly useful on the selection half "
+                "(no attacked feature" + (", nor the contrast predictor" if contrast is not None else "") +
+                "), so the attack defeats every predictor at this radius and 'non-robust' singles nothing out")
     runs = _null_runs(clean, labels, null_clean_correct, null_labels, n_perm, seed, "null_labels (null_clean_correct)")
     feature_null = []
     for null_clean, permuted in runs:
@@ -216,6 +223,7 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
     confirmable = _smallest_confirmable(b.size, majority_b)
     base = {**classes.counts(), "n_a": int(a.size), "n_b": int(b.size), "majority_b": majority_b,
             "robust_on_a": int(robust_a.sum()), "useful_on_a": int(useful_a.sum()),
+            "contrast_robust_on_a": contrast_a if contrast is not None else None,
             "smallest_confirmable_accuracy": confirmable, "contrast": bool(robust_a.any())}
 
     picked = _select_confirm(clean, robust, labels, a, b, q, families)
@@ -243,7 +251,7 @@ def claim6(clean_correct, robust_correct, labels, *, q: float = Q, gamma0: float
                   f"q = {q} within {n_fam} famil{'y' if n_fam == 1 else 'ies'}; "
                   f"{a.size} points select, {b.size} confirm); confirmed when its Wilson interval is above 0, it "
                   f"beats the null, and its accuracy under {attack} on B is not significantly above B's majority rate; "
-                  f"requires some feature robustly useful on A")
+                  f"requires something robustly useful on A (a feature or the contrast predictor)")
     verdicts = [_verdict6("claim6_feature", "confirmed useful non-robust single feature", definition, outcome,
                           fnull, b.size, details, feature_gate)]
     if tail is None:
