@@ -30,8 +30,8 @@ import numpy as np
 
 from ntkcompanion import attacks, features, labels, losses, predictor, validate
 
-__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "robustness", "correctness",
-           "sample_features", "input_gradients", "correctness_by_points", "settings", "attacker",
+__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "families", "robustness",
+           "correctness", "sample_features", "input_gradients", "correctness_by_points", "settings", "attacker",
            "most_and_least_robust"]
 
 ATTACKS = ("fgsm", "pgd")
@@ -250,6 +250,18 @@ def sample_features(candidates, *, n_leading: int, n_sampled: int, seed: int = 0
     drawn = np.array([rng.choice(stratum) for stratum in strata], int)
     weight = np.concatenate([np.ones(lead.size), [float(s.size) for s in strata]])
     return FeatureSample(np.concatenate([lead, drawn]), weight, int(lead.size))
+
+
+def families(sample: FeatureSample, n_leading: int) -> np.ndarray:
+    """The multiple-testing families of the attacked features, stated before the data are seen.
+
+    ``"leading"`` for the first ``n_leading`` attacked features (``N_LEADING``, the top of the spectrum),
+    ``"rest"`` for the others (the stratified sample of the rest, or every remaining feature when all
+    are attacked). Benjamini–Hochberg then runs within each family (``evidence.classify_features``),
+    so a clear pattern among the leading features is not diluted by many weak tail features.
+    Returns ``(n_attacked,)`` strings.
+    """
+    return np.where(np.arange(len(sample.index)) < n_leading, "leading", "rest")
 
 
 def attacker(task, architecture: str = "fc", depth: int = 1, **kwargs):

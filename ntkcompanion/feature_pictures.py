@@ -5,7 +5,8 @@ Per task (section 7 runs a binary and a multi-class one), :func:`study` decompos
 features (``feature_attacks``) and, on a binary task, the tail group
 :math:`\sum_{i > k} \phi_i` past the ``k = N_LEADING`` leading features (``Decomposition.head_tail``),
 decides claim 6 by select-then-confirm against label-permutation nulls (``evidence.claims.claim6``:
-a single feature or the tail group) and marks the features confirmed useful and non-robust. The pictures are the input gradients :math:`g_i(x) = \nabla_x L(\phi_i(x), y)`
+two verdicts, one for a single feature and one for the tail group as a whole) and marks the features
+confirmed useful and non-robust. The pictures are the input gradients :math:`g_i(x) = \nabla_x L(\phi_i(x), y)`
 (``feature_attacks.input_gradients``): :func:`pictures` at chosen test images for the top, the
 bottom resolved and the confirmed feature (and the tail group when it is what is confirmed), beside the images and their PGD versions against
 :math:`f_\infty`; :func:`gallery` for every confirmed feature at one image; :func:`roughness` puts a
@@ -44,9 +45,10 @@ class Study(NamedTuple):
     Attributes:
       task: the ``data.Task``; dec: its ``decomposition.Decomposition``; sample: ``feature_attacks.FeatureSample``;
       attack: ``"PGD"`` or ``"FGSM"``; classes: ``evidence.FeatureClasses`` of the sampled features;
-      verdict: claim 6's ``Verdict``; confirmed: ``(n_attacked,)`` bool, confirmed useful and non-robust;
-      tail: ``None`` (multi-class task) or ``{"k", "clean", "robust"}``, the tail group's head size and its
-      ``(n_test,)`` 0/1 correctness, clean and under ``attack``.
+      verdicts: claim 6's ``Verdict`` list (single feature; and the tail group on a binary task);
+      confirmed: ``(n_attacked,)`` bool, confirmed useful (held-out halves) and non-robust;
+      tail: ``None`` (multi-class task) or ``{"k", "clean", "robust", "head_robust"}``, the tail group's head
+      size, its ``(n_test,)`` 0/1 correctness, clean and under ``attack``, and the head's under ``attack``.
     """
 
     task: object
@@ -54,21 +56,36 @@ class Study(NamedTuple):
     sample: feature_attacks.FeatureSample
     attack: str
     classes: object
-    verdict: object
+    verdicts: list
     confirmed: np.ndarray
     tail: dict | None = None
 
+    @property
+    def verdict(self):
+        """The single-feature verdict (``claim6_feature``)."""
+        return self.verdicts[0]
+
+    @property
+    def group_verdict(self):
+        """The tail-group verdict (``claim6_group``), or None (multi-class task)."""
+        return self.verdicts[1] if len(self.verdicts) > 1 else None
+
+    def feature_confirmed(self) -> bool:
+        """Whether a single feature is confirmed useful and non-robust."""
+        return self.verdict.decision == evidence.Decision.SUPPORTED
+
     def tail_confirmed(self) -> bool:
-        """Whether claim 6 is supported by the tail group."""
-        return "tail group" in self.verdict.details.get("confirmed_by", ())
+        """Whether the tail group as a whole is confirmed useful and non-robust."""
+        return self.group_verdict is not None and self.group_verdict.decision == evidence.Decision.SUPPORTED
 
     def counts(self) -> dict:
         """The classes' counts, the confirmed count and the decision (one row of the section's table)."""
         out = {**self.classes.counts(), "confirmed_useful_non_robust": int(self.confirmed.sum())}
         if self.tail is not None:
             out |= {"tail_clean": round(float(self.tail["clean"].mean()), 3),
-                    "tail_robust": round(float(self.tail["robust"].mean()), 3), "tail_confirmed": self.tail_confirmed()}
-        return out | {"decision": self.verdict.decision}
+                    "tail_robust": round(float(self.tail["robust"].mean()), 3),
+                    "group_decision": self.group_verdict.decision}
+        return out | {"feature_decision": self.verdict.decision}
 
 
 def tail_k(p, n_train: int) -> int:
@@ -90,11 +107,13 @@ def _tail_null(dec, task, k: int, n_perm: int, seed: int):
 
 
 def study(task, p) -> Study:
-    r"""Attack a task's sampled eigen-features (and, for a binary task, the tail group) and decide claim 6.
+    r"""Attack a task's sampled eigen-features (and, for a binary task, the head and the tail group) and decide claim 6.
 
     The nulls recompute the features and the tail group on ``N_PERMUTATIONS`` tasks whose training *and*
     test labels are shuffled (``decomposition.permuted_task_correctness``). The tail group
-    :math:`\sum_{i > k} \phi_i` (:func:`tail_k`) is attacked in the same batch as the features. A
+    :math:`\sum_{i > k} \phi_i` (:func:`tail_k`) and the head :math:`\sum_{i \le k} \phi_i` (claim 6's contrast:
+    robustly useful, it shows the attack does not defeat every predictor) are attacked in the same batch as
+    the features. A
     feature is confirmed when it is useful on held-out test images (``evidence.confirmed_useful``)
     and non-robust.
 
@@ -106,25 +125,30 @@ def study(task, p) -> Study:
     attack, options = feature_attacks.settings(p.EPS, p.ATTACK_STEPS, p.ATTACK_STEP_SIZE,
                                                feature_chunk=p.FEATURE_CHUNK)
     coef, k = dec.coefficients(task.y_train, features=list(sample.index)), tail_k(p, task.n_train)
-    if task.is_binary:  # the tail group as one more column, attacked with the features
-        coef = np.concatenate([coef, dec.head_tail(task.y_train, k)[:, 1:]], axis=1)
+    if task.is_binary:  # the head and the tail group as two more columns, attacked with the features
+        coef = np.concatenate([coef, dec.head_tail(task.y_train, k)], axis=1)
     c = feature_attacks.correctness(kernels.kernel_fn(p.ARCHITECTURE, p.DEPTH), task.x_train, coef, task.x_test,
                                     task.y_test, **options)
     tail, tail_null = None, None
     if task.is_binary:
-        tail = {"k": k, "clean": np.asarray(c.clean[-1], float), "robust": np.asarray(c.robust[-1], float)}
+        tail = {"k": k, "clean": np.asarray(c.clean[-1], float), "robust": np.asarray(c.robust[-1], float),
+                "head_robust": np.asarray(c.robust[-2], float)}
         tail_null = _tail_null(dec, task, k, p.N_PERMUTATIONS, p.SEED)
-        c = feature_attacks.Correctness(c.clean[:-1], c.robust[:-1])
+        c = feature_attacks.Correctness(c.clean[:-2], c.robust[:-2])
     null, y_null = decomposition.permuted_task_correctness(dec, task.y_train, task.y_test, index=sample.index,
                                                            n_perm=p.N_PERMUTATIONS, seed=p.SEED)
     y_null = y_null if task.is_binary else y_null.argmax(-1)
-    verdict = evidence.claims.claim6(c.clean, c.robust, task.labels_test, attack=attack, seed=p.SEED,
-                                     null_clean_correct=null, null_labels=y_null, index=sample.index, k=k,
-                                     tail=None if tail is None else (tail["clean"], tail["robust"]),
-                                     tail_null=tail_null)
-    classes = evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack)
+    fam = feature_attacks.families(sample, p.N_LEADING)
+    tail_size = int(dec.resolved.sum()) - k
+    verdicts = evidence.claims.claim6(c.clean, c.robust, task.labels_test, attack=attack, seed=p.SEED,
+                                      null_clean_correct=null, null_labels=y_null, index=sample.index, k=k,
+                                      tail=None if tail is None else (tail["clean"], tail["robust"]),
+                                      tail_null=tail_null, families=fam, tail_size=tail_size,
+                                      contrast=None if tail is None else tail["head_robust"])
+    classes = evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack, families=fam)
     confirmed = evidence.confirmed_useful(c.clean, task.labels_test, seed=p.SEED) & classes.non_robust
-    return Study(task, dec, sample, attack, classes, verdict, confirmed, tail)
+    return Study(task, dec, sample, attack, classes, verdicts, confirmed, tail)
+
 
 
 def counts_table(studies: dict):
@@ -135,16 +159,15 @@ def counts_table(studies: dict):
 
 
 def roles(s: Study) -> dict:
-    r"""Eigen-indices (0-based) pictured: ``TOP`` (index 0), ``BOTTOM`` (last resolved) and, when claim 6 is
-    supported, ``CONFIRMED`` (the verdict's selected feature, if it is confirmed) and ``TAIL`` (the head size
-    ``k`` of the tail group :math:`\sum_{i > k} \phi_i`, if it is confirmed): confirmed candidates only."""
+    r"""Eigen-indices (0-based) pictured: ``TOP`` (index 0), ``BOTTOM`` (last resolved), ``CONFIRMED`` (the
+    single-feature verdict's feature, when that verdict is supported) and ``TAIL`` (the head size ``k`` of the
+    tail group :math:`\sum_{i > k} \phi_i`, when the group verdict is supported): confirmed candidates only."""
     out = {TOP: 0, BOTTOM: int(np.flatnonzero(s.dec.resolved)[-1])}
     if s.verdict.decision == evidence.Decision.SUPPORTED:
-        by = s.verdict.details.get("confirmed_by", ["feature"])  # verdicts without it: a single feature
-        if "feature" in by:
-            out[CONFIRMED] = int(s.sample.index[s.verdict.details["feature"]])
-        if "tail group" in by:
-            out[TAIL] = int(s.verdict.details["tail_group"]["k"])
+        out[CONFIRMED] = int(s.sample.index[s.verdict.details["feature"]])
+    group = getattr(s, "group_verdict", None)
+    if group is not None and group.decision == evidence.Decision.SUPPORTED:
+        out[TAIL] = int(group.details["k"])
     return out
 
 
@@ -228,31 +251,33 @@ def roughness(studies: dict, shown: dict):
 
 
 def candidate(s: Study) -> str:
-    """In words, the candidate behind claim 6's estimate: the confirmed one (the single feature first), else the
-    one that failed or was inconclusive on the held-out half, else none."""
-    details = s.verdict.details
-    by = list(details.get("confirmed_by") or [])
-    if not by:
-        by = ["feature"] if "feature" in details else []
-        by += ["tail group"] if (details.get("tail_group") or {}).get("candidate") else []
-    if not by:
-        return "no candidate"
-    if by[0] == "tail group":
-        return f"the tail group Σ_(i>{details['tail_group']['k']}) φ_i"
-    return "the least robust of the features useful on the selection half"
+    """In words, the single-feature candidate of claim 6: the feature selected on half A, or none."""
+    d = s.verdict.details
+    return d["label"] if d.get("candidate") else "no candidate"
 
 
 def summary(studies: dict, rough, p) -> tuple:
     """The section's ``(metrics, glue)`` for ``record.report``; ``studies`` has keys ``"binary"`` and
     ``"multi-class"``. Reads ``p.N_TRAIN``, ``p.N_TEST``, ``p.EPS``."""
     binary = studies["binary"]
+    d = binary.verdict.details
     glue = {"binary_name": " vs ".join(binary.task.class_names),
             "multi_name": f"{studies['multi-class'].task.n_classes}-class", "n_train": p.N_TRAIN,
-            "n_test": p.N_TEST, "eps": p.EPS, "attack": binary.attack, "n_half": p.N_TEST - p.N_TEST // 2,
-            "binary_candidate": candidate(binary)}
+            "n_test": p.N_TEST, "eps": p.EPS, "attack": binary.attack, "n_half": d["n_b"], "n_select": d["n_a"],
+            "binary_candidate": candidate(binary), "n_attacked": len(binary.sample.index),
+            "n_leading": int(binary.sample.n_exact), "n_sampled": len(binary.sample.index) - binary.sample.n_exact,
+            "majority_b": d["majority_b"], "confirmable": d["smallest_confirmable_accuracy"],
+            "candidate_clean_a": d.get("clean_a", float("nan")), "candidate_clean_b": d.get("clean_b", float("nan")),
+            "candidate_gamma_b": d.get("gamma_b", float("nan")), "robust_on_a": d["robust_on_a"],
+            "useful_on_a": d["useful_on_a"], "feature_null_no_candidate": d["null"]["no_candidate"],
+            "feature_null_runs": d["null"]["runs"]}
     if binary.tail is not None:
-        glue |= {"tail_k": binary.tail["k"], "tail_clean": float(binary.tail["clean"].mean()),
-                 "tail_robust": float(binary.tail["robust"].mean())}
+        g = binary.group_verdict.details
+        glue |= {"tail_k": binary.tail["k"], "tail_size": g["tail_size"],
+                 "head_robust": float(binary.tail["head_robust"].mean()),
+                 "majority": evidence.majority_rate(binary.task.labels_test),
+                 "tail_clean": float(binary.tail["clean"].mean()), "tail_robust": float(binary.tail["robust"].mean()),
+                 "group_null_no_candidate": g["null"]["no_candidate"]}
     for key, name in (("binary", "binary"), ("multi", "multi-class")):
         r, s = rough.loc[name], studies[name]
         glue |= {f"{key}_rough_top": float(r[TOP]), f"{key}_rough_bottom": float(r[BOTTOM]),
@@ -265,7 +290,7 @@ def summary(studies: dict, rough, p) -> tuple:
                       "attack": s.attack, "attacked_index": s.sample.index.tolist(),
                       "attacked_weight": s.sample.weight.tolist(), "counts": s.classes.counts(),
                       "confirmed_useful_non_robust": int(s.confirmed.sum()), "pictured": roles(s),
-                      "verdict": s.verdict.to_dict(), "tail": None if s.tail is None else {
+                      "verdicts": [v.to_dict() for v in s.verdicts], "tail": None if s.tail is None else {
                           "k": s.tail["k"], "clean": float(s.tail["clean"].mean()),
                           "robust": float(s.tail["robust"].mean()), "confirmed": s.tail_confirmed()},
                       "roughness": {k: float(v) for k, v in rough.loc[name].dropna().items()}}

@@ -126,3 +126,11 @@ def test_most_and_least_robust_pick_among_useful_features():
     assert list(feature_attacks.most_and_least_robust(Classes, 2)) == [2, 0, 3, 0]
     Classes.useful = np.zeros(5, bool)                                            # none useful: all features
     assert list(feature_attacks.most_and_least_robust(Classes, 1)) == [1, 3]
+
+
+def test_families_are_the_leading_features_and_the_rest():
+    sample = feature_attacks.sample_features(20, n_leading=3, n_sampled=4, seed=0)
+    assert feature_attacks.families(sample, 3).tolist() == ["leading"] * 3 + ["rest"] * 4
+    # Every feature attacked (n_exact = all): the stated family still splits at N_LEADING.
+    every = feature_attacks.sample_features(10, n_leading=2, n_sampled=8, seed=0)
+    assert every.n_exact == 10 and feature_attacks.families(every, 2).tolist() == ["leading"] * 2 + ["rest"] * 8

@@ -14,11 +14,12 @@ def test_pick_images_takes_the_classes_in_turn():
     assert len(fp.pick_images(labels, 99)) == 7
 
 
-def _study(decision, feature=1, **details):
+def _study(decision, feature=1, group=None, **details):
     dec = SimpleNamespace(resolved=np.array([True, True, True, False]))
     sample = SimpleNamespace(index=np.array([0, 2, 3]))
     verdict = SimpleNamespace(decision=decision, details={"feature": feature, **details})
-    return SimpleNamespace(dec=dec, sample=sample, verdict=verdict)
+    group_verdict = None if group is None else SimpleNamespace(decision=group, details={"k": 20})
+    return SimpleNamespace(dec=dec, sample=sample, verdict=verdict, group_verdict=group_verdict)
 
 
 def test_roles_add_the_confirmed_feature_only_when_supported():
@@ -29,23 +30,16 @@ def test_roles_add_the_confirmed_feature_only_when_supported():
 
 
 def test_roles_show_only_the_confirmed_candidates():
-    tail = {"k": 20, "candidate": True}
-    by_tail = _study(evidence.Decision.SUPPORTED, confirmed_by=["tail group"], tail_group=tail)
-    assert fp.roles(by_tail) == {fp.TOP: 0, fp.BOTTOM: 2, fp.TAIL: 20}
-    both = _study(evidence.Decision.SUPPORTED, confirmed_by=["feature", "tail group"], tail_group=tail)
-    assert fp.roles(both) == {fp.TOP: 0, fp.BOTTOM: 2, fp.CONFIRMED: 2, fp.TAIL: 20}
-    failed = _study(evidence.Decision.NOT_SUPPORTED, confirmed_by=[], tail_group=tail)
-    assert fp.roles(failed) == {fp.TOP: 0, fp.BOTTOM: 2}
+    sup, no = evidence.Decision.SUPPORTED, evidence.Decision.NOT_SUPPORTED
+    assert fp.roles(_study(no, group=sup)) == {fp.TOP: 0, fp.BOTTOM: 2, fp.TAIL: 20}
+    assert fp.roles(_study(sup, group=sup)) == {fp.TOP: 0, fp.BOTTOM: 2, fp.CONFIRMED: 2, fp.TAIL: 20}
+    assert fp.roles(_study(no, group=no)) == {fp.TOP: 0, fp.BOTTOM: 2}
 
 
-def test_candidate_names_the_tail_group_when_it_carries_the_verdict():
-    tail = {"k": 20, "candidate": True}
-    assert "Σ_(i>20)" in fp.candidate(_study(evidence.Decision.SUPPORTED, confirmed_by=["tail group"],
-                                             tail_group=tail))
-    # The feature failed on the held-out half: it carries the estimate.
-    assert "features" in fp.candidate(_study(evidence.Decision.NOT_SUPPORTED, confirmed_by=[], tail_group=tail))
-    nothing = SimpleNamespace(verdict=SimpleNamespace(details={"confirmed_by": [], "tail_group": {"candidate": False}}))
-    assert fp.candidate(nothing) == "no candidate"
+def test_candidate_names_the_selected_feature_or_none():
+    picked = _study(evidence.Decision.NOT_SUPPORTED, candidate=True, label="feature φ_7")
+    assert fp.candidate(picked) == "feature φ_7"
+    assert fp.candidate(_study(evidence.Decision.UNDETERMINED, candidate=False)) == "no candidate"
 
 
 def test_tail_k_is_the_leading_features_within_the_spectrum():
@@ -67,4 +61,5 @@ def test_tail_group_is_attacked_and_decided_on_a_tiny_task():
     head_tail = s.dec.values(s.dec.head_tail(task.y_train, 4))          # (n_test, 2)
     expected = np.sign(head_tail[:, 1]) == task.y_test
     np.testing.assert_array_equal(s.tail["clean"], expected)
-    assert "tail_group" in s.verdict.details and s.verdict.details["tail_group"]["k"] == 4
+    assert [v.key for v in s.verdicts] == ["claim6_feature", "claim6_group"] and s.group_verdict.details["k"] == 4
+    assert s.group_verdict.details["tail_size"] == int(s.dec.resolved.sum()) - 4

@@ -6,7 +6,7 @@
   ``permutation_null``, ``split_halves``, ``rank_correlation``, ``halving_budget(_ci)``.
 * Vocabulary (the only definitions of *useful*, *robust*, *non-robust*, *lazy*): ``Q``, ``GAMMA0``,
   ``GAMMA_ATTACK``, ``LAZY_THRESHOLD``, ``LINEARISATION_MARGIN``, ``SATURATION``,
-  ``classify_features``, ``useful``, ``confirmed_useful``, ``is_lazy``, ``sensitivity``.
+  ``classify_features``, ``useful``, ``robustly_useful``, ``confirmed_useful``, ``is_lazy``, ``sensitivity``.
 * ``claims``: ``claim1`` … ``claim7`` and ``threshold_sensitivity``; ``reference``: the authors' numbers.
 """
 
@@ -38,6 +38,7 @@ from ntkcompanion.evidence._vocabulary import (
     classify_features,
     confirmed_useful,
     is_lazy,
+    robustly_useful,
     sensitivity,
     useful,
 )
@@ -71,6 +72,7 @@ __all__ = [
     "SATURATION",
     "FeatureClasses",
     "useful",
+    "robustly_useful",
     "confirmed_useful",
     "classify_features",
     "is_lazy",

@@ -8,7 +8,8 @@ statistic per verdict with a 95% interval and a control, and decides in three st
 """
 
 from ntkcompanion.evidence._claims_attacks import budget_curves, claim1, claim2
-from ntkcompanion.evidence._claims_features import claim3, claim6, permuted_correctness
+from ntkcompanion.evidence._claims_confirm import claim6
+from ntkcompanion.evidence._claims_features import claim3, permuted_correctness
 from ntkcompanion.evidence._claims_spectrum import claim4, claim5, subspace_overlap
 from ntkcompanion.evidence._claims_training import claim7, lazy_epochs
 
