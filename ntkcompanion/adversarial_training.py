@@ -381,7 +381,7 @@ def _network_head(config, apply_fn, params, x_train, y_train, start, head, train
         checkpoint = cache.load_tree(cache.key(kind="train-state", epoch=start, **trajectory), (params, opt_state))
         if checkpoint is not None:
             params, opt_state = checkpoint
-    entry = cache.key(kind="train-head", epoch=start + 1, steps=head, **trajectory)
+    entry = cache.key(kind="train-head", epoch=start + 1, head_steps=head, **trajectory)
     loaded = cache.load_tree(entry, params)
     if loaded is None:
         loaded, _, _ = _epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, stop=head)

@@ -38,8 +38,9 @@ from ntkcompanion import adversarial_training, dynamics, validate
 from ntkcompanion import evidence as ev
 from ntkcompanion.evidence import LAZY_METRICS, LINEARISATION_MARGIN
 
-__all__ = ["train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation",
-           "accuracy_table", "adversarial_mode", "undertrained", "claim7_inputs"]
+__all__ = ["train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation", "in_accuracy",
+           "lazy_epoch_table", "accuracy_table", "adversarial_mode", "undertrained", "claim7_inputs", "setting",
+           "versus_paper"]
 
 
 def _data(task):
@@ -170,9 +171,36 @@ def lazy_epoch_table(linearised: dict, full: dict, switch_epochs, *, margin: flo
         for metric, values in by_metric.items():
             epochs = ev.lazy_epochs(switch_epochs, values, full[mode][metric], margin)
             rows[(mode, metric)] = {f"seed {s}": (e if np.isfinite(e) else np.nan) for s, e in enumerate(epochs)}
+    if not rows:
+        return pd.DataFrame()
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["mode", "accuracy"])
     return table
+
+
+def in_accuracy(linearised: dict, full: dict, metric: str) -> tuple[dict, dict]:
+    """:func:`linearisation` output restricted to one accuracy: ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``."""
+    validate.one_of("metric", metric, LAZY_METRICS)
+    return {m: v[metric] for m, v in linearised.items()}, {m: v[metric] for m, v in full.items()}
+
+
+def setting(config, task) -> str:
+    """The network, training and data a run's verdicts were measured on, in words: the scope of its decisions."""
+    if config.network == "mlp":
+        layers = f"{config.depth} hidden layer{'s' if config.depth > 1 else ''}"
+        net = f"a fully connected network (MLP) with {layers} of {int(config.width)} units"
+    else:
+        net = f"the authors' CNN with {2 * config.depth} convolutions at channel multiplier {config.width:g}"
+    return (f"{net}, trained for {config.epochs} epochs of SGD on {task.dataset} ({len(task.x_train)} training "
+            f"and {len(task.x_test)} test images, {task.n_classes} classes)")
+
+
+def versus_paper(config, task) -> str:
+    """How the run relates to the paper's set-up (the 6-convolution CNN at full width on CIFAR-10), in words."""
+    if (config.network == "cnn" and config.depth == 3 and config.width == 1.0
+            and "cifar10" in str(task.dataset).lower().replace("-", "").replace("_", "")):
+        return "the paper's own network and data"
+    return "a stand-in for the paper's 6-convolution CNN on CIFAR-10, not that network"
 
 
 def accuracy_table(runs: dict):
