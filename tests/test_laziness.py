@@ -124,3 +124,16 @@ def test_measures_and_claim7_inputs():
     assert table.loc[("pgd", "robust")].tolist() == [0.0, 0.0]
     with pytest.raises(ValueError, match="snapshot epochs"):
         laziness.kernel_measures([run("pgd", 0.9, 0.7, epochs=(0,))], top_k=1)
+
+
+def test_the_section_refuses_a_switch_fraction_below_one_step(tmp_path, monkeypatch):
+    from ntkcompanion import sections
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    change = {"N_TRAIN": 200, "BATCH_SIZE": 50, "SWITCH_EPOCHS": [0, 0.1, 1]}  # 4 steps per epoch: 0.1 is 0.4 step
+    with pytest.raises(ValueError, match=r"^SWITCH_EPOCHS\[1\] = 0.1 is not allowed: expected a whole epoch or a "
+                                         r"fraction that is at least one and less than all 4 SGD steps"):
+        sections.setup("08_adversarial_training", sections.defaults("08_adversarial_training") | change,
+                       display=False, available=2**34)
+    assert not any(tmp_path.iterdir()), "nothing written before the check"

@@ -100,7 +100,12 @@ def _check_epochs(p):
                  "last epoch is the full run)")
     if sorted(set(switch)) != switch:
         fail("SWITCH_EPOCHS", switch, "increasing, distinct epochs")
-    for i, e in enumerate(switch):
+    if p["TRANSIENT_EPOCHS"] >= p["EPOCHS"]:
+        fail("TRANSIENT_EPOCHS", p["TRANSIENT_EPOCHS"], f"an integer in [0, EPOCHS = {p['EPOCHS']})")
+
+
+def _check_switch_steps(p):
+    for i, e in enumerate(p["SWITCH_EPOCHS"]):
         try:
             switch_batches(e, p["N_TRAIN"], p["BATCH_SIZE"])
             continue
@@ -108,8 +113,6 @@ def _check_epochs(p):
             steps = -(-p["N_TRAIN"] // p["BATCH_SIZE"])
         fail(f"SWITCH_EPOCHS[{i}]", e, f"a whole epoch or a fraction that is at least one and less than all "
              f"{steps} SGD steps of an epoch (N_TRAIN / BATCH_SIZE)")
-    if p["TRANSIENT_EPOCHS"] >= p["EPOCHS"]:
-        fail("TRANSIENT_EPOCHS", p["TRANSIENT_EPOCHS"], f"an integer in [0, EPOCHS = {p['EPOCHS']})")
 
 
 def _check_top_k(p):
@@ -125,6 +128,7 @@ CHECKS = [
     _check_epochs,
     c.check_eps("EPS"),
     at_most("BATCH_SIZE", "N_TRAIN"),
+    _check_switch_steps,
     at_most("N_SNAPSHOT", "N_TRAIN"),
     at_most("SNAPSHOT_EVERY", "EPOCHS"),
     _check_top_k,
