@@ -54,8 +54,8 @@ from ntkcompanion import progress as _progress
 from ntkcompanion.training_steps import (adversarial_examples, linearised, make_step, network, predictor,
                                          training_step)
 __all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "network", "linearised",
-           "snapshot_indices", "snapshot_epochs", "switch_batches", "adversarial_examples", "make_step", "training_step",
-           "train"]
+           "snapshot_indices", "snapshot_epochs", "switch_batches", "adversarial_examples", "make_step",
+           "training_step", "train"]
 
 MODES = ("standard", "fgsm", "pgd")
 NETWORKS = tuple(_architectures.PRACTICAL)  # the practical nets this module trains

@@ -179,7 +179,7 @@ def lazy_epoch_table(linearised: dict, full: dict, switch_epochs, *, margin: flo
 
 
 def in_accuracy(linearised: dict, full: dict, metric: str) -> tuple[dict, dict]:
-    """:func:`linearisation` output restricted to one accuracy: ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``."""
+    """:func:`linearisation` output in one accuracy: ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``."""
     validate.one_of("metric", metric, LAZY_METRICS)
     return {m: v[metric] for m, v in linearised.items()}, {m: v[metric] for m, v in full.items()}
 

@@ -95,7 +95,8 @@ def test_a_planted_null_of_two_identical_training_modes_supports_nothing():
     velocity, topk = rng.uniform(0.01, 0.1, (SEEDS, 7)), rng.uniform(0.5, 0.9, (SEEDS, 8))
     verdicts = claims.claim7(switch_epochs=SWITCH, linearised_standard=search, full_standard=full,
                              linearised_adversarial=search, full_adversarial=full, velocity_standard=velocity,
-                             velocity_adversarial=velocity, topk_standard=topk, topk_adversarial=topk, transient=1, k=10)
+                             velocity_adversarial=velocity, topk_standard=topk, topk_adversarial=topk, transient=1,
+                             k=10)
     assert len(verdicts) == 4
     assert all(v.decision == UND and v.reason.startswith(ev.Reason.TIE) for v in verdicts), [v.reason for v in verdicts]
 

@@ -108,7 +108,7 @@ def claim7(*, switch_epochs=None, linearised_standard=None, full_standard=None, 
            full_adversarial=None, margin: float = LINEARISATION_MARGIN, velocity_standard=None,
            velocity_adversarial=None, topk_standard=None, topk_adversarial=None, transient: int = 0,
            k: int | None = None, undertrained: str | None = None) -> list[Verdict]:
-    r"""Claim 7: one verdict per measurement given (linearisation per metric, velocity, top-k mass) (see the module docstring).
+    r"""Claim 7: one verdict per measurement given: linearisation per accuracy, velocity, top-k mass (module docstring).
 
     Args:
       switch_epochs: ``(n_switch,)`` increasing switch epochs (fractions allowed).

@@ -201,5 +201,6 @@ def train_config(p) -> TrainConfig:
         steps=p["ATTACK_STEPS"], random_start=p["RANDOM_START"], norm=p["NORM"], learning_rate=p["LEARNING_RATE"],
         batch_size=p["BATCH_SIZE"], epochs=p["EPOCHS"], seed=p["SEED"], eval_eps=p["EPS"],
         eval_step_size=p["ATTACK_STEP_SIZE"], eval_steps=p["EVAL_ATTACK_STEPS"], eval_every=p["EPOCHS"],
-        eval_at=tuple(int(e) for e in p["SWITCH_EPOCHS"] if float(e).is_integer()), snapshot_every=p["SNAPSHOT_EVERY"], n_snapshot=p["N_SNAPSHOT"],
+        eval_at=tuple(int(e) for e in p["SWITCH_EPOCHS"] if float(e).is_integer()),
+        snapshot_every=p["SNAPSHOT_EVERY"], n_snapshot=p["N_SNAPSHOT"],
         kernel_batch_size=p["KERNEL_BATCH_SIZE"])
