@@ -28,7 +28,7 @@ LAZY_METRICS = ("clean", "robust")
 
 
 def within_margin(linearised, full, margin: float = LINEARISATION_MARGIN) -> np.ndarray:
-    r"""Whether each linearised run ends within ``margin`` m of its full run: :math:`|a^{\mathrm{lin}}_{sj} - a_s| \le m`.
+    r"""Whether each linearised run ends within ``margin`` :math:`m` of its full run: :math:`|a_{sj} - a_s| \le m`.
 
     Args:
       linearised: ``(n_seeds, n_switch)`` final accuracy of the run linearised from each switch
