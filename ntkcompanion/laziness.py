@@ -12,9 +12,10 @@ per seed, for every training mode:
   (``evidence.within_margin``: it ends within ``evidence.LINEARISATION_MARGIN`` of the network
   trained throughout), applied in *both* clean and robust (PGD) test accuracy for *every* mode,
   so standard and adversarial training are judged in the same accuracies and their lazy epochs
-  (``evidence.lazy_epochs``) compare. :func:`switch_search` tries the switch epochs in increasing
-  order and stops at the first within the margin in every accuracy: only the *earliest* lazy
-  epoch of each accuracy enters the verdicts, and later switches would not change them.
+  (``evidence.lazy_epochs``: the earliest switch from which on every switch is within the margin)
+  compare. :func:`switch_search` tries the switch epochs from the last back and stops once every
+  accuracy has been outside the margin: earlier switches cannot change a lazy epoch then. The
+  late switches it starts with are the cheap ones (few epochs left to train).
 * **Kernel velocity** :math:`d(K_{t_{i+1}}, K_{t_i}) / (t_{i+1} - t_i)` between consecutive
   snapshots (``dynamics.velocity``), ``(n_seeds, T - 1)``.
 * **Top-k spectral mass** :math:`m_k(t)` of every snapshot (``dynamics.spectral_mass``),
@@ -97,7 +98,7 @@ def kernel_measures(results, top_k: int) -> dict:
 
 def switch_search(config, switch_epochs, task, *, full: dict, margin: float = LINEARISATION_MARGIN,
                   progress: bool = True) -> dict:
-    """Final accuracies of the runs linearised from each switch epoch, up to the first lazy in every accuracy.
+    """Final accuracies of the runs linearised from each switch epoch, from the last back to the lazy epochs.
 
     Args:
       config: the full run's ``TrainConfig`` (mode and seed included).
@@ -107,8 +108,9 @@ def switch_search(config, switch_epochs, task, *, full: dict, margin: float = LI
       margin: how close counts as lazy (the evidence vocabulary's).
 
     Returns:
-      ``{metric: (n_switch,)}`` final accuracies; NaN for the switches after the first one within
-      the margin in every metric (not run: they cannot make a lazy epoch earlier).
+      ``{metric: (n_switch,)}`` final accuracies; NaN for the switches before the point where every
+      metric had been outside the margin (not run: they cannot change a lazy epoch,
+      ``evidence.lazy_epochs``).
     """
     switch_epochs = [float(e) for e in switch_epochs]
     if sorted(set(switch_epochs)) != switch_epochs or switch_epochs[0] < 0 or switch_epochs[-1] >= config.epochs:
@@ -119,15 +121,18 @@ def switch_search(config, switch_epochs, task, *, full: dict, margin: float = LI
     for e in switch_epochs:  # a fraction too small for one SGD step fails here, before any training
         adversarial_training.switch_batches(e, len(task.x_train), config.batch_size)
     out = {metric: np.full(len(switch_epochs), np.nan) for metric in LAZY_METRICS}
-    for i, e in enumerate(switch_epochs):
-        e = int(e) if e.is_integer() else e
+    failed = set()
+    for i in reversed(range(len(switch_epochs))):
+        e = int(switch_epochs[i]) if switch_epochs[i].is_integer() else switch_epochs[i]
         run = adversarial_training.train(
             dataclasses.replace(config, linearize_from=e, eval_every=config.epochs, eval_at=()), *_data(task),
             progress=progress, desc=f"{config.mode}, seed {config.seed}, linearised from {e}")
         for metric in LAZY_METRICS:
             out[metric][i] = run.history[f"{metric}_accuracy"][-1]
-        # One row per metric: this switch is lazy in every accuracy, so no later switch can be earlier.
-        if ev.within_margin([[out[m][i]] for m in LAZY_METRICS], [full[m] for m in LAZY_METRICS], margin).all():
+        # One row per metric: which accuracies this switch leaves outside the margin.
+        close = ev.within_margin([[out[m][i]] for m in LAZY_METRICS], [full[m] for m in LAZY_METRICS], margin)
+        failed |= {m for m, c in zip(LAZY_METRICS, close[:, 0]) if not c}
+        if failed == set(LAZY_METRICS):
             break
     return out
 
@@ -178,10 +183,23 @@ def lazy_epoch_table(linearised: dict, full: dict, switch_epochs, *, margin: flo
     return table
 
 
-def in_accuracy(linearised: dict, full: dict, metric: str) -> tuple[dict, dict]:
-    """:func:`linearisation` output in one accuracy: ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``."""
+def in_accuracy(linearised: dict, full: dict, metric: str, *, margin: float = LINEARISATION_MARGIN):
+    """:func:`linearisation` output in one accuracy, for the figure of the search.
+
+    Returns:
+      ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``; switches before a seed's last one
+      outside the margin are NaN (they do not count, ``evidence.lazy_epochs``), so the earliest
+      switch shown within the margin is the seed's lazy epoch.
+    """
     validate.one_of("metric", metric, LAZY_METRICS)
-    return {m: v[metric] for m, v in linearised.items()}, {m: v[metric] for m, v in full.items()}
+    shown = {}
+    for mode, by_metric in linearised.items():
+        values = np.array(by_metric[metric], float)
+        outside = ~ev.within_margin(values, full[mode][metric], margin)
+        last = np.where(outside.any(axis=1), values.shape[1] - 1 - np.argmax(outside[:, ::-1], axis=1), -1)
+        values[np.arange(values.shape[1])[None, :] < last[:, None]] = np.nan
+        shown[mode] = values
+    return shown, {m: v[metric] for m, v in full.items()}
 
 
 def setting(config, task) -> str:

@@ -56,6 +56,10 @@ def test_lazy_epochs_are_the_earliest_switch_within_the_margin_in_fractions_of_a
     search = planted_search(EARLY, 0.9)
     assert ev.lazy_epochs(SWITCH, search, np.full(SEEDS, 0.9)).tolist() == EARLY
     assert ev.within_margin([[0.90, 0.93, np.nan]], [0.91]).tolist() == [[True, False, False]]
+    # Lazy *from* a switch on: a match at 0 followed by a miss at 0.25 does not make epoch 0 lazy.
+    twice = ev.lazy_epochs([0, 0.25, 0.5], [[0.95, 0.80, 0.96], [0.95, np.nan, 0.96]], [0.96, 0.96])
+    assert twice.tolist() == [0.5, 0.5]
+    assert ev.lazy_epochs([0, 0.25, 0.5], [[0.95, 0.96, 0.80]], [0.96]).tolist() == [np.inf]
     never = ev.lazy_epochs(SWITCH, planted_search(np.inf, 0.9), np.full(SEEDS, 0.9))
     assert np.isinf(never).all()
     with pytest.raises(ValueError, match="switch_epochs has 2"):

@@ -31,34 +31,38 @@ def both(accuracy):
 
 
 @pytest.mark.parametrize("mode", ["standard", "pgd"])
-def test_the_search_stops_at_the_first_switch_within_the_margin(monkeypatch, mode):
+def test_the_search_runs_from_the_last_switch_back_to_the_first_outside_the_margin(monkeypatch, mode):
     calls = []
-    # Within the margin from epoch 4 on; epoch 6 would be too, but is never needed.
-    monkeypatch.setattr(adversarial_training, "train", planted_train({0: 0.80, 2: 0.90, 4: 0.95, 6: 0.96}, calls))
+    # Within the margin from epoch 4 on; at epoch 0 too, by chance, but never needed: 2 is outside.
+    monkeypatch.setattr(adversarial_training, "train", planted_train({0: 0.95, 2: 0.90, 4: 0.95, 6: 0.96}, calls))
     config = dataclasses.replace(CONFIG, mode=mode)
     out = laziness.switch_search(config, [0, 2, 4, 6], TASK, full=both(0.96), margin=0.02, progress=False)
-    assert calls == [0, 2, 4]
-    np.testing.assert_array_equal(out["clean"][:3], [0.80, 0.90, 0.95])
-    assert np.isnan(out["clean"][3]) and np.isnan(out["robust"][3])
+    assert calls == [6, 4, 2]
+    np.testing.assert_array_equal(out["clean"][1:], [0.90, 0.95, 0.96])
+    assert np.isnan(out["clean"][0]) and np.isnan(out["robust"][0])
     assert ev.lazy_epochs([0, 2, 4, 6], out["clean"][None], [0.96]).tolist() == [4]
     # A linearised run that ends far *above* the full run is not within the margin either.
     calls.clear()
     monkeypatch.setattr(adversarial_training, "train", planted_train({0: 0.99, 2: 0.99}, calls))
     out = laziness.switch_search(config, [0, 2], TASK, full=both(0.90), margin=0.02, progress=False)
-    assert calls == [0, 2] and ev.lazy_epochs([0, 2], out["clean"][None], [0.90]).tolist() == [np.inf]
+    assert calls == [2] and ev.lazy_epochs([0, 2], out["clean"][None], [0.90]).tolist() == [np.inf]
 
 
-def test_the_search_runs_until_both_accuracies_are_lazy(monkeypatch):
+def test_the_search_runs_until_both_accuracies_have_left_the_margin(monkeypatch):
     # Clean accuracy is within the margin from 0.5 on, robust accuracy only from 2: both lazy epochs are found.
     calls = []
     clean = {0: 0.80, 0.5: 0.95, 1: 0.96, 2: 0.96, 4: 0.96}
     robust = {0: 0.30, 0.5: 0.40, 1: 0.45, 2: 0.59, 4: 0.60}
     monkeypatch.setattr(adversarial_training, "train", planted_train(clean, calls, robust))
-    out = laziness.switch_search(CONFIG, [0, 0.5, 1, 2, 4], TASK, full={"clean": 0.96, "robust": 0.60},
-                                 margin=0.02, progress=False)
-    assert calls == [0, 0.5, 1, 2]
+    full = {"clean": 0.96, "robust": 0.60}
+    out = laziness.switch_search(CONFIG, [0, 0.5, 1, 2, 4], TASK, full=full, margin=0.02, progress=False)
+    assert calls == [4, 2, 1, 0.5, 0]
     assert ev.lazy_epochs([0, 0.5, 1, 2, 4], out["clean"][None], [0.96]).tolist() == [0.5]
     assert ev.lazy_epochs([0, 0.5, 1, 2, 4], out["robust"][None], [0.60]).tolist() == [2]
+    # The figure shows the search from each accuracy's last switch outside the margin on.
+    shown, _ = laziness.in_accuracy({"pgd": {m: out[m][None] for m in out}}, {"pgd": {m: [full[m]] for m in full}},
+                                    "robust")
+    assert np.isnan(shown["pgd"][0, :2]).all() and shown["pgd"][0, 2:].tolist() == [0.45, 0.59, 0.60]
 
 
 def test_switch_epochs_must_increase_and_stay_below_the_last_epoch():
@@ -112,7 +116,7 @@ def test_measures_and_claim7_inputs():
     assert inputs["transient"] == 1 and "switch_epochs" not in inputs
     velocity, mass = ev.claims.claim7(**inputs, k=1)
     assert velocity.key == "claim7_velocity" and velocity.estimate > 0
-    lin = {"standard": both(np.array([[0.9, 0.95]] * 2)), "pgd": both(np.array([[0.7, np.nan]] * 2))}
+    lin = {"standard": both(np.array([[0.9, 0.95]] * 2)), "pgd": both(np.array([[0.7, 0.71]] * 2))}
     full = {"standard": both(np.array([0.96, 0.96])), "pgd": both(np.array([0.7, 0.7]))}
     inputs = laziness.claim7_inputs(measures, lin, full, [0, 1], transient_epochs=0)
     assert inputs["transient"] == 0 and inputs["linearised_adversarial"] is lin["pgd"]

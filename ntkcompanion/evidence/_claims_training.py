@@ -6,7 +6,7 @@ seeds (:math:`n` = seeds; the test points of each run's accuracies are nested in
 
 * linearisation, one verdict per accuracy in which *both* modes were measured (clean and robust,
   ``evidence.LAZY_METRICS``): the lazy epoch of each run (``evidence.lazy_epochs``: the earliest
-  switch epoch whose linearised run ends within ``margin`` of the full run), standard minus
+  switch epoch from which on every linearised run ends within ``margin`` of the full run), standard minus
   adversarial; the claim predicts a positive difference. Both modes are judged in the same
   accuracy, so their lazy epochs are comparable;
 * kernel velocity after the early transient (lower = lazier);
@@ -78,8 +78,9 @@ def _linearisation(metric, switch_epochs, linearised_standard, full_standard, li
                         f"{MIN_SIGN_SEEDS})")
     return make_verdict(
         7, f"earlier laziness, {metric} accuracy (epochs)",
-        f"per seed, the earliest linearisation switch epoch whose run ends within {margin} {metric} accuracy of "
-        f"the full run (both modes judged in {metric} accuracy), standard minus adversarial training (positive: "
+        f"per seed, the earliest linearisation switch epoch from which on every linearised run ends within {margin} "
+        f"{metric} accuracy of the full run (both modes judged in {metric} accuracy), standard minus adversarial "
+        f"training (positive: "
         f"adversarial training is lazy earlier); t-interval over n = {diff.size} seeds",
         control=f"standard training's lazy epoch ({metric})",
         control_value=float(np.mean(np.where(np.isfinite(std), std, last))), threshold=0.0,
