@@ -141,3 +141,27 @@ def test_the_section_refuses_a_switch_fraction_below_one_step(tmp_path, monkeypa
         sections.setup("08_adversarial_training", sections.defaults("08_adversarial_training") | change,
                        display=False, available=2**34)
     assert not any(tmp_path.iterdir()), "nothing written before the check"
+
+
+def test_two_identical_training_modes_through_the_whole_pipeline_support_nothing(tmp_path, monkeypatch):
+    # PGD training at eps = 0 *is* standard training (the attack cannot move an image): the planted null of
+    # claim 7 run end to end, through training, kernel snapshots, the switch search and the verdicts.
+    from ntkcompanion import data
+
+    monkeypatch.setenv("NTKCOMPANION_CACHE_DIR", str(tmp_path / "cache"))
+    t = data.load_task("mnist_embedded", [0, 1, 2], n_train=48, n_test=24, seed=0)
+    pool = lambda x: x.reshape(len(x), 7, 4, 7, 4, 1).mean(axis=(2, 4))  # noqa: E731
+    task = types.SimpleNamespace(x_train=pool(t.x_train), y_train=t.y_train, x_test=pool(t.x_test), y_test=t.y_test)
+    config = adversarial_training.TrainConfig(
+        network="mlp", width=16, depth=1, eps=0.0, step_size=0.03, steps=2, learning_rate=0.1, batch_size=16,
+        epochs=2, eval_eps=0.0, eval_step_size=0.05, eval_steps=1, n_snapshot=4, kernel_batch_size=4)
+    runs = laziness.train_runs(config, ["standard", "pgd"], [0, 1], task, progress=False)
+    measures = {m: laziness.kernel_measures(r, top_k=2) for m, r in runs.items()}
+    linearised, full = laziness.linearisation(config, runs, ["standard", "pgd"], [0, 0.5, 1], task, progress=False)
+    verdicts = ev.claims.claim7(**laziness.claim7_inputs(measures, linearised, full, [0, 0.5, 1],
+                                                         transient_epochs=0), k=2)
+    assert len(verdicts) == 4
+    assert all(v.decision != ev.Decision.SUPPORTED for v in verdicts), [(v.key, v.decision) for v in verdicts]
+    # Not merely "not supported": every statistic is exactly 0, a tie (robust accuracy at eps 0 is clean accuracy).
+    assert all(v.decision == ev.Decision.UNDETERMINED and v.reason.startswith(ev.Reason.TIE) and v.estimate == 0
+               for v in verdicts), [(v.key, v.reason) for v in verdicts]
