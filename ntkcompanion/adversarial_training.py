@@ -337,7 +337,7 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
             loss = float("nan")
         else:
             params, opt_state, loss = _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key,
-                                             first=head if epoch == start + 1 else 0)
+                                             head if epoch == start + 1 else 0)  # a fractional switch's head
             cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
         if epoch == start and start_accuracy is not None:
             accuracy = start_accuracy
@@ -384,7 +384,7 @@ def _network_head(config, apply_fn, params, x_train, y_train, start, head, train
     entry = cache.key(kind="train-head", epoch=start + 1, head_steps=head, **trajectory)
     loaded = cache.load_tree(entry, params)
     if loaded is None:
-        loaded, _, _ = _epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, stop=head)
+        loaded, _, _ = _epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, 0, head)
         cache.save_tree(entry, loaded)
     return jax.tree_util.tree_map(jnp.asarray, loaded)
 
