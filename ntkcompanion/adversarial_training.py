@@ -18,7 +18,10 @@ robust evaluation, and the kernel snapshots. :func:`train` runs it:
 * **Linearisation.** ``linearize_from=e`` trains the network up to epoch ``e`` and from
   there its first-order Taylor expansion (Lee et al. 2019),
   :math:`f^{\mathrm{lin}}_\theta(x) = f_{\theta_e}(x) + \nabla_\theta f_{\theta_e}(x)(\theta - \theta_e)`
-  (``training_steps.linearised``), with the same loss, attack and optimiser.
+  (``training_steps.linearised``), with the same loss, attack and optimiser. A fractional ``e`` switches
+  inside epoch :math:`\lfloor e \rfloor + 1`, after the first :func:`switch_batches` SGD steps of
+  the network's own batch order, so early switches (a quarter epoch, half an epoch) resolve the
+  start of training, where the kernel moves most.
 * **Compilation.** Networks, training steps and predictors are built once per set-up and
   reused by every run of a process (seeds, modes, switch epochs), so a sweep compiles
   each step once.
@@ -50,7 +53,7 @@ from ntkcompanion import attacks, cache, kernels, labels, losses, validate
 from ntkcompanion import progress as _progress
 from ntkcompanion import training_steps
 
-__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "snapshot_indices", "snapshot_epochs",
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "snapshot_indices", "snapshot_epochs", "switch_batches",
            "train"]
 
 MODES = ("standard", "fgsm", "pgd")
@@ -85,7 +88,8 @@ class TrainConfig:
       snapshot_every: epochs between kernel snapshots (0: none); epoch 0 and the last are included.
       n_snapshot: training images in the snapshot subset.
       kernel_batch_size: images per block of the empirical NTK.
-      linearize_from: train the linearised network from this epoch on (``None``: never).
+      linearize_from: train the linearised network from this epoch on (``None``: never); a
+        fraction switches within the next epoch (:func:`switch_batches`).
     """
 
     network: str = "cnn"
@@ -110,7 +114,7 @@ class TrainConfig:
     snapshot_every: int = 1
     n_snapshot: int = 250
     kernel_batch_size: int = 25
-    linearize_from: int | None = None
+    linearize_from: float | None = None
 
     def check(self, names: dict | None = None) -> "TrainConfig":
         """Validates every field; ``names`` maps a field to the name the user typed (``{"eps": "EPS"}``)."""
@@ -139,10 +143,10 @@ class TrainConfig:
         validate.positive_int(n["n_snapshot"], self.n_snapshot)
         validate.positive_int(n["kernel_batch_size"], self.kernel_batch_size)
         if self.linearize_from is not None:
-            validate.nonnegative_int(n["linearize_from"], self.linearize_from)
+            validate.nonnegative_float(n["linearize_from"], self.linearize_from)
             if self.linearize_from > self.epochs:
                 raise ValueError(f"{n['linearize_from']} = {self.linearize_from!r} is not allowed: expected "
-                                 f"None or an integer in [0, {n['epochs']} = {self.epochs}].")
+                                 f"None or a number of epochs in [0, {n['epochs']} = {self.epochs}].")
         return self
 
     def trajectory_fields(self) -> dict:
@@ -179,6 +183,27 @@ def snapshot_epochs(epochs: int, every: int, start: int = 0) -> list[int]:
     if every == 0:
         return []
     return sorted(set(range(start, epochs + 1, every)) | {epochs})
+
+
+def switch_batches(linearize_from: float, n_train: int, batch_size: int) -> int:
+    r"""SGD steps of epoch :math:`\lfloor e \rfloor + 1` the network trains before a switch at epoch ``e``.
+
+    :math:`\operatorname{round}((e - \lfloor e \rfloor)\, B)` of the epoch's :math:`B = \lceil n / b \rceil`
+    batches; 0 for a whole epoch ``e``.
+
+    Raises:
+      ValueError: a fractional ``e`` that rounds to no step, or to the whole epoch.
+    """
+    whole = int(np.floor(linearize_from))
+    if linearize_from == whole:
+        return 0
+    per_epoch = -(-n_train // batch_size)
+    steps = int(round((linearize_from - whole) * per_epoch))
+    if not 0 < steps < per_epoch:
+        raise ValueError(f"linearize_from = {linearize_from!r} is not allowed: the fraction "
+                         f"{linearize_from - whole:g} of an epoch of {per_epoch} SGD steps rounds to {steps} "
+                         "steps; expected a whole epoch or a fraction of at least one step and less than the epoch.")
+    return steps
 
 
 @dataclasses.dataclass
@@ -272,9 +297,10 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
     init_key, train_key, eval_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)
     _, params = init_fn(init_key, (-1,) + x_train.shape[1:])
 
-    start, model_fn, start_accuracy = 0, apply_fn, None
+    start, model_fn, start_accuracy, head = 0, apply_fn, None, 0
     if config.linearize_from is not None:
-        start, model_fn = config.linearize_from, training_steps.linearised(apply_fn)
+        start, model_fn = int(np.floor(config.linearize_from)), training_steps.linearised(apply_fn)
+        head = switch_batches(config.linearize_from, len(x_train), config.batch_size)
         if start > 0:  # the network trained to the switch epoch (loaded from its checkpoints)
             base = train(dataclasses.replace(config, linearize_from=None, epochs=start, snapshot_every=0,
                                              eval_every=start, eval_at=()),
@@ -283,6 +309,9 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
             # f_lin equals the network at the switch, inputs and gradients alike: same accuracies.
             start_accuracy = {"clean": base.history["clean_accuracy"][-1],
                               "robust": base.history["robust_accuracy"][-1]}
+        if head:  # a switch inside epoch start + 1: the network takes that epoch's first `head` steps
+            params, start_accuracy = _network_head(config, apply_fn, params, x_train, y_train, start, head,
+                                                   train_key), None
         params = (params, params)
     optimizer, step = training_steps.training_step(model_fn, config)
     opt_state = optimizer.init(params)
@@ -306,7 +335,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
         elif epoch == start:
             loss = float("nan")
         else:
-            params, opt_state, loss = _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key)
+            params, opt_state, loss = _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key,
+                                             head if epoch == start + 1 else 0)  # a fractional switch's head
             cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
         if epoch == start and start_accuracy is not None:
             accuracy = start_accuracy
@@ -318,7 +348,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
                 shapes={"clean": (), "robust": ()})
         else:
             accuracy = {"clean": float("nan"), "robust": float("nan")}
-        for name, value in zip(history, (epoch, loss, float(accuracy["clean"]), float(accuracy["robust"]))):
+        at = config.linearize_from if epoch == start and head else epoch  # a fractional switch is the first row
+        for name, value in zip(history, (at, loss, float(accuracy["clean"]), float(accuracy["robust"]))):
             history[name].append(value)
         if epoch in snapshots:
             kernel_key = cache.key(kind="ntk-snapshot", state=state_key, images=cache.fingerprint(x_snapshot),
@@ -337,16 +368,43 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
                        snapshot_fingerprints=fingerprints, kernel_keys=kernel_keys)
 
 
-def _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key):
-    """One epoch of SGD; batch order and attack keys depend on ``(seed, epoch)`` only, so a resumed run
-    equals an uninterrupted one. Returns ``(params, opt_state, mean training loss)``."""
+def _network_head(config, apply_fn, params, x_train, y_train, start, head, train_key):
+    """The network's parameters after the first ``head`` SGD steps of epoch ``start + 1`` (cached).
+
+    The optimiser state at epoch ``start`` comes from the full run's checkpoint, so the steps are
+    exactly the full run's first ``head`` steps of that epoch.
+    """
+    base = dataclasses.replace(config, linearize_from=None)
+    trajectory = dict(base.trajectory_fields(), train=cache.fingerprint(x_train), labels=cache.fingerprint(y_train))
+    optimizer, step = training_steps.training_step(apply_fn, base)
+    opt_state = optimizer.init(params)
+    if start > 0:  # the checkpoint train() just wrote or loaded for the network at the switch epoch
+        checkpoint = cache.load_tree(cache.key(kind="train-state", epoch=start, **trajectory), (params, opt_state))
+        if checkpoint is not None:
+            params, opt_state = checkpoint
+    entry = cache.key(kind="train-head", epoch=start + 1, head_steps=head, **trajectory)
+    loaded = cache.load_tree(entry, params)
+    if loaded is None:
+        loaded, _, _ = _epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, 0, head)
+        cache.save_tree(entry, loaded)
+    return jax.tree_util.tree_map(jnp.asarray, loaded)
+
+
+def _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key, first=0, stop=None):
+    """SGD steps ``first`` to ``stop`` (default: all) of one epoch; batch order and attack keys depend on
+    ``(seed, epoch)`` only, so a resumed run equals an uninterrupted one and a run switched to its
+    linearisation inside an epoch takes the rest of the same batches. Returns ``(params, opt_state,
+    mean training loss)`` over the steps taken."""
     n = len(x_train)
     order = np.random.default_rng([config.seed, epoch]).permutation(n)
     epoch_key = jax.random.fold_in(train_key, epoch)
-    total = []
+    total, seen = [], 0
     for b, i in enumerate(range(0, n, config.batch_size)):
+        if b < first or (stop is not None and b >= stop):
+            continue
         batch = order[i:i + config.batch_size]
         params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch],
                                              jax.random.fold_in(epoch_key, b))
         total.append(batch_loss * len(batch))
-    return params, opt_state, float(sum(total)) / n
+        seen += len(batch)
+    return params, opt_state, float(sum(total)) / seen

@@ -21,17 +21,19 @@ as they are. All maths is done in float64.
   remainder.
 * Spectral mass in the top k: :math:`m_k(t) = \sum_{i\le k} \lambda_i(K_t)^2 / \sum_i \lambda_i(K_t)^2`.
 
+Whether a run is *lazy* is decided by the evidence layer (``evidence.is_lazy``,
+``evidence.lazy_epochs``), not here: this module only measures how the kernel moves.
+
 Example:
     >>> d = distance_matrix(snapshots)          # (T+1, T+1)
-    >>> lazy_from(d[:, -1], epochs, threshold=0.05)
+    >>> velocity(snapshots, epochs)             # (T,)
 """
 
 import numpy as np
 
-from ntkcompanion import validate
 
 __all__ = ["as_matrix", "similarity", "distance", "distance_matrix", "velocity", "top_part",
-           "polar_dynamics", "spectral_mass", "lazy_from", "PARTS"]
+           "polar_dynamics", "spectral_mass", "PARTS"]
 
 PARTS = ("full", "top", "bottom")
 
@@ -235,26 +237,3 @@ def spectral_mass(kernels, top_k: int) -> np.ndarray:
         squares = np.linalg.eigvalsh((m + m.T) / 2)[::-1] ** 2
         masses.append(squares[:top_k].sum() / squares.sum())
     return np.asarray(masses)
-
-
-def lazy_from(distance_to_final, epochs, *, threshold: float) -> int:
-    """First epoch from which the kernel's distance to its final value stays below ``threshold``.
-
-    Args:
-      distance_to_final: ``(T,)`` distances :math:`d(K_t, K_T)` (the last column of
-        :func:`distance_matrix`), the last one 0.
-      epochs: ``(T,)`` epochs of the snapshots, increasing.
-      threshold: kernel distance, > 0.
-
-    Returns:
-      The smallest snapshot epoch ``e`` with :math:`d(K_s, K_T) < ` ``threshold`` for every
-      snapshot ``s ≥ e`` (the last epoch if only the final kernel qualifies).
-    """
-    validate.positive_float("threshold", threshold)
-    d = np.asarray(distance_to_final, np.float64)
-    epochs = np.asarray(epochs)
-    if d.shape != epochs.shape or d.ndim != 1 or len(d) == 0:
-        raise ValueError(f"distance_to_final has shape {d.shape} and epochs {epochs.shape}: expected equal (T,).")
-    above = np.flatnonzero(d >= threshold)
-    first = 0 if len(above) == 0 else min(above[-1] + 1, len(d) - 1)
-    return int(epochs[first])

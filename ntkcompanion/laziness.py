@@ -5,14 +5,17 @@ falls into the lazy regime earlier, and leans more on its top eigenspace, than u
 training. This module produces the three measurements ``evidence.claims.claim7`` decides on,
 per seed, for every training mode:
 
-* **Linearisation** (the authors' main evidence). From switch epoch :math:`e` on, train the
-  network's first-order Taylor expansion around :math:`\theta_e` instead of the network
-  (``adversarial_training`` with ``linearize_from=e``). Dynamics are lazy from :math:`e` when
-  the linearised run ends within ``evidence.LINEARISATION_MARGIN`` of the network trained
-  throughout, in the accuracy the run trains for: clean accuracy for standard training, robust
-  (PGD) accuracy for adversarial training. :func:`switch_search` tries the switch epochs in
-  increasing order and stops at the first within the margin: only the *earliest* lazy epoch
-  enters the verdict, and later switches (cheaper, but many) would not change it.
+* **Linearisation** (the authors' main evidence). From switch epoch :math:`e` on (fractions
+  of an epoch allowed, ``adversarial_training.switch_batches``), train the network's first-order
+  Taylor expansion around :math:`\theta_e` instead of the network (``adversarial_training`` with
+  ``linearize_from=e``). Whether the linearised run is *lazy* is the evidence layer's test
+  (``evidence.within_margin``: it ends within ``evidence.LINEARISATION_MARGIN`` of the network
+  trained throughout), applied in *both* clean and robust (PGD) test accuracy for *every* mode,
+  so standard and adversarial training are judged in the same accuracies and their lazy epochs
+  (``evidence.lazy_epochs``: the earliest switch from which on every switch is within the margin)
+  compare. :func:`switch_search` tries the switch epochs from the last back and stops once every
+  accuracy has been outside the margin: earlier switches cannot change a lazy epoch then. The
+  late switches it starts with are the cheap ones (few epochs left to train).
 * **Kernel velocity** :math:`d(K_{t_{i+1}}, K_{t_i}) / (t_{i+1} - t_i)` between consecutive
   snapshots (``dynamics.velocity``), ``(n_seeds, T - 1)``.
 * **Top-k spectral mass** :math:`m_k(t)` of every snapshot (``dynamics.spectral_mass``),
@@ -24,7 +27,8 @@ the same for every seed. Every run is cached per epoch, so an interrupted sweep 
 Example:
     >>> runs = train_runs(config, ["standard", "pgd"], [0, 1, 2], task)
     >>> measures = kernel_measures(runs["pgd"], top_k=10)
-    >>> lin, full = linearisation(config, runs, ["standard", "pgd"], [0, 1, 2, 4], task)
+    >>> lin, full = linearisation(config, runs, ["standard", "pgd"], [0, 0.25, 0.5, 1, 2, 4], task)
+    >>> lin["pgd"]["clean"].shape, full["pgd"]["robust"].shape     # (3, 6), (3,)
 """
 
 import dataclasses
@@ -32,16 +36,12 @@ import dataclasses
 import numpy as np
 
 from ntkcompanion import adversarial_training, dynamics, validate
-from ntkcompanion.evidence import LINEARISATION_MARGIN, _stats
+from ntkcompanion import evidence as ev
+from ntkcompanion.evidence import LAZY_METRICS, LINEARISATION_MARGIN
 
-__all__ = ["metric_of", "train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation",
-           "accuracy_table", "adversarial_mode", "undertrained", "claim7_inputs"]
-
-
-def metric_of(mode: str) -> str:
-    """The accuracy a mode trains for: ``"clean"`` for standard training, ``"robust"`` for adversarial."""
-    validate.one_of("mode", mode, adversarial_training.MODES)
-    return "clean" if mode == "standard" else "robust"
+__all__ = ["train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation", "in_accuracy",
+           "lazy_epoch_table", "accuracy_table", "adversarial_mode", "undertrained", "claim7_inputs", "setting",
+           "versus_paper"]
 
 
 def _data(task):
@@ -68,7 +68,7 @@ def train_runs(config, modes, seeds, task, *, progress: bool = True) -> dict:
 
 def final_accuracy(results, metric: str) -> np.ndarray:
     """``(n_seeds,)`` final ``"clean"`` or ``"robust"`` test accuracy of each run."""
-    validate.one_of("metric", metric, ("clean", "robust"))
+    validate.one_of("metric", metric, LAZY_METRICS)
     return np.array([r.history[f"{metric}_accuracy"][-1] for r in results], float)
 
 
@@ -96,33 +96,43 @@ def kernel_measures(results, top_k: int) -> dict:
     return {"epochs": epochs, "velocity": np.array(velocity), "topk": np.array(topk)}
 
 
-def switch_search(config, switch_epochs, task, *, full: float, margin: float = LINEARISATION_MARGIN,
-                  progress: bool = True) -> np.ndarray:
-    """Final accuracy of the runs linearised from each switch epoch, up to the first within ``margin``.
+def switch_search(config, switch_epochs, task, *, full: dict, margin: float = LINEARISATION_MARGIN,
+                  progress: bool = True) -> dict:
+    """Final accuracies of the runs linearised from each switch epoch, from the last back to the lazy epochs.
 
     Args:
       config: the full run's ``TrainConfig`` (mode and seed included).
-      switch_epochs: increasing epochs in ``[0, config.epochs)``.
+      switch_epochs: increasing epochs in ``[0, config.epochs)``, fractions allowed.
       task: a ``data.Task``.
-      full: the full run's final accuracy in :func:`metric_of` the mode.
+      full: ``{metric: final accuracy}`` of the full run, for every metric in ``evidence.LAZY_METRICS``.
       margin: how close counts as lazy (the evidence vocabulary's).
 
     Returns:
-      ``(n_switch,)`` final accuracies; NaN for the switches after the first within the margin
-      (not run: they cannot make the lazy epoch earlier).
+      ``{metric: (n_switch,)}`` final accuracies; NaN for the switches before the point where every
+      metric had been outside the margin (not run: they cannot change a lazy epoch,
+      ``evidence.lazy_epochs``).
     """
-    switch_epochs = [int(e) for e in switch_epochs]
-    if sorted(set(switch_epochs)) != switch_epochs or switch_epochs[-1] >= config.epochs:
+    switch_epochs = [float(e) for e in switch_epochs]
+    if sorted(set(switch_epochs)) != switch_epochs or switch_epochs[0] < 0 or switch_epochs[-1] >= config.epochs:
         raise ValueError(f"SWITCH_EPOCHS = {switch_epochs!r} is not allowed: expected increasing, distinct "
-                         f"epochs below EPOCHS = {config.epochs}.")
-    metric = metric_of(config.mode)
-    out = np.full(len(switch_epochs), np.nan)
-    for i, e in enumerate(switch_epochs):
+                         f"epochs in [0, EPOCHS = {config.epochs}).")
+    if set(full) != set(LAZY_METRICS):
+        raise ValueError(f"full names {sorted(full)}: expected the full run's accuracy in each of {LAZY_METRICS}.")
+    for e in switch_epochs:  # a fraction too small for one SGD step fails here, before any training
+        adversarial_training.switch_batches(e, len(task.x_train), config.batch_size)
+    out = {metric: np.full(len(switch_epochs), np.nan) for metric in LAZY_METRICS}
+    failed = set()
+    for i in reversed(range(len(switch_epochs))):
+        e = int(switch_epochs[i]) if switch_epochs[i].is_integer() else switch_epochs[i]
         run = adversarial_training.train(
             dataclasses.replace(config, linearize_from=e, eval_every=config.epochs, eval_at=()), *_data(task),
             progress=progress, desc=f"{config.mode}, seed {config.seed}, linearised from {e}")
-        out[i] = run.history[f"{metric}_accuracy"][-1]
-        if abs(out[i] - full) <= margin:
+        for metric in LAZY_METRICS:
+            out[metric][i] = run.history[f"{metric}_accuracy"][-1]
+        # One row per metric: which accuracies this switch leaves outside the margin.
+        close = ev.within_margin([[out[m][i]] for m in LAZY_METRICS], [full[m] for m in LAZY_METRICS], margin)
+        failed |= {m for m, c in zip(LAZY_METRICS, close[:, 0]) if not c}
+        if failed == set(LAZY_METRICS):
             break
     return out
 
@@ -135,20 +145,80 @@ def linearisation(config, runs: dict, modes, switch_epochs, task, *, margin: flo
       config: the ``TrainConfig`` the runs were trained with.
       runs: :func:`train_runs` output.
       modes: the modes to linearise (each a key of ``runs``).
-      switch_epochs: increasing epochs below ``config.epochs``.
+      switch_epochs: increasing epochs below ``config.epochs`` (fractions allowed).
 
     Returns:
-      ``(linearised, full)``: ``{mode: (n_seeds, n_switch)}`` final accuracies of the linearised
-      runs (NaN where not needed, :func:`switch_search`) and ``{mode: (n_seeds,)}`` of the full runs,
-      both in :func:`metric_of` the mode.
+      ``(linearised, full)``: ``{mode: {metric: (n_seeds, n_switch)}}`` final accuracies of the
+      linearised runs (NaN where not needed, :func:`switch_search`) and ``{mode: {metric: (n_seeds,)}}``
+      of the full runs, for both metrics of ``evidence.LAZY_METRICS`` (clean and robust).
     """
     linearised, full = {}, {}
     for mode in modes:
-        full[mode] = final_accuracy(runs[mode], metric_of(mode))
-        linearised[mode] = np.array([
-            switch_search(r.config, switch_epochs, task, full=f, margin=margin, progress=progress)
-            for r, f in zip(runs[mode], full[mode])])
+        full[mode] = {metric: final_accuracy(runs[mode], metric) for metric in LAZY_METRICS}
+        searches = [switch_search(r.config, switch_epochs, task, margin=margin, progress=progress,
+                                  full={metric: full[mode][metric][s] for metric in LAZY_METRICS})
+                    for s, r in enumerate(runs[mode])]
+        linearised[mode] = {metric: np.array([search[metric] for search in searches]) for metric in LAZY_METRICS}
     return linearised, full
+
+
+def lazy_epoch_table(linearised: dict, full: dict, switch_epochs, *, margin: float = LINEARISATION_MARGIN):
+    """Every seed's lazy epoch (``evidence.lazy_epochs``) in each accuracy, for each linearised mode.
+
+    Returns:
+      A DataFrame indexed by ``(mode, accuracy)`` with one column per seed (NaN: never lazy on the
+      grid): what the lazy-epoch verdicts compare, seed by seed.
+    """
+    import pandas as pd  # only the notebook's tables need pandas
+
+    rows = {}
+    for mode, by_metric in linearised.items():
+        for metric, values in by_metric.items():
+            epochs = ev.lazy_epochs(switch_epochs, values, full[mode][metric], margin)
+            rows[(mode, metric)] = {f"seed {s}": (e if np.isfinite(e) else np.nan) for s, e in enumerate(epochs)}
+    if not rows:
+        return pd.DataFrame()
+    table = pd.DataFrame.from_dict(rows, orient="index")
+    table.index = pd.MultiIndex.from_tuples(table.index, names=["mode", "accuracy"])
+    return table
+
+
+def in_accuracy(linearised: dict, full: dict, metric: str, *, margin: float = LINEARISATION_MARGIN):
+    """:func:`linearisation` output in one accuracy, for the figure of the search.
+
+    Returns:
+      ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``; switches before a seed's last one
+      outside the margin are NaN (they do not count, ``evidence.lazy_epochs``), so the earliest
+      switch shown within the margin is the seed's lazy epoch.
+    """
+    validate.one_of("metric", metric, LAZY_METRICS)
+    shown = {}
+    for mode, by_metric in linearised.items():
+        values = np.array(by_metric[metric], float)
+        outside = ~ev.within_margin(values, full[mode][metric], margin)
+        last = np.where(outside.any(axis=1), values.shape[1] - 1 - np.argmax(outside[:, ::-1], axis=1), -1)
+        values[np.arange(values.shape[1])[None, :] < last[:, None]] = np.nan
+        shown[mode] = values
+    return shown, {m: v[metric] for m, v in full.items()}
+
+
+def setting(config, task) -> str:
+    """The network, training and data a run's verdicts were measured on, in words: the scope of its decisions."""
+    if config.network == "mlp":
+        layers = f"{config.depth} hidden layer{'s' if config.depth > 1 else ''}"
+        net = f"a fully connected network (MLP) with {layers} of {int(config.width)} units"
+    else:
+        net = f"the authors' CNN with {2 * config.depth} convolutions at channel multiplier {config.width:g}"
+    return (f"{net}, trained for {config.epochs} epochs of SGD on {task.dataset} ({len(task.x_train)} training "
+            f"and {len(task.x_test)} test images, {task.n_classes} classes)")
+
+
+def versus_paper(config, task) -> str:
+    """How the run relates to the paper's set-up (the 6-convolution CNN at full width on CIFAR-10), in words."""
+    if (config.network == "cnn" and config.depth == 3 and config.width == 1.0
+            and "cifar10" in str(task.dataset).lower().replace("-", "").replace("_", "")):
+        return "the paper's own network and data"
+    return "a stand-in for the paper's 6-convolution CNN on CIFAR-10, not that network"
 
 
 def accuracy_table(runs: dict):
@@ -163,8 +233,8 @@ def accuracy_table(runs: dict):
     rows = {}
     for mode, results in runs.items():
         row = {}
-        for metric in ("clean", "robust"):
-            mean, (low, high) = _stats.seed_ci(final_accuracy(results, metric))
+        for metric in LAZY_METRICS:
+            mean, (low, high) = ev.seed_ci(final_accuracy(results, metric))
             low, high = max(low, 0.0), min(high, 1.0)  # an accuracy's interval stays in [0, 1]
             row |= {metric: round(mean, 3), f"{metric} 95% CI": f"[{low:.3f}, {high:.3f}]"}
         rows[mode] = row | {"seeds": len(results)}

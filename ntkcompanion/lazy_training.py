@@ -36,8 +36,10 @@ have. With ``center=True`` (default) the trained model is
 and exactly :math:`f_0 = 0` (Chizat et al. 2019; Hu et al. 2020). Its outputs converge to
 those of :math:`f_t` as the width grows.
 
-**Laziness** (:func:`laziness`): the relative parameter change
-:math:`\|\theta_T - \theta_0\| / \|\theta_0\|` and the kernel distance
+**Laziness** (:func:`laziness`): how far training moved the net, measured as the evidence
+vocabulary defines *lazy* (``evidence.is_lazy``: a relative change below ``LAZY_THRESHOLD``):
+the relative parameter change :math:`\|\theta_T - \theta_0\| / \|\theta_0\|`, the relative kernel
+change :math:`\|\hat\Theta_T - \hat\Theta_0\|_F / \|\hat\Theta_0\|_F`, and the kernel distance
 :math:`d(K_1, K_2) = 1 - \operatorname{Tr}(K_1K_2^\top)/\sqrt{\operatorname{Tr}(K_1K_1^\top)\operatorname{Tr}(K_2K_2^\top)}`
 (Fort et al. 2020; ``dynamics.distance``) between the empirical NTK at initialisation, after
 training, and the analytic NTK, on a fixed evaluation subset. Both fall with width.
@@ -60,6 +62,7 @@ import optax
 
 from ntkcompanion import architectures, dynamics, kernels, labels, losses, training_steps, validate
 from ntkcompanion import progress as _progress
+from ntkcompanion.evidence import is_lazy
 
 __all__ = ["OPTIMISERS", "LOSSES", "TrainedNet", "check_batching", "lazy_learning_rate", "network_fn",
            "train_ntk_parameterised", "laziness", "parameter_change"]
@@ -335,7 +338,8 @@ def laziness(net: TrainedNet, x_eval, k_analytic=None, *, batch_size: int = 64) 
     Returns:
       ``{"param_change", "kernel_distance_init_final", "kernel_change",
       "kernel_distance_init_analytic", "kernel_distance_final_analytic"}`` of Python floats
-      (the last two only with ``k_analytic``).
+      (the last two only with ``k_analytic``), and ``"lazy"``: ``evidence.is_lazy`` of the
+      relative parameter and kernel changes, ``{"param_change": bool, "kernel_change": bool}``.
     """
     x_eval = np.asarray(x_eval, np.float32)
     k_0 = kernels.empirical_ntk(net.apply_fn, net.params_0, x_eval, batch_size=batch_size)
@@ -345,6 +349,7 @@ def laziness(net: TrainedNet, x_eval, k_analytic=None, *, batch_size: int = 64) 
         "kernel_distance_init_final": dynamics.distance(k_0, k_t),
         "kernel_change": float(np.linalg.norm(k_t - k_0) / np.linalg.norm(k_0)),
     }
+    out["lazy"] = {name: bool(is_lazy(out[name])) for name in ("param_change", "kernel_change")}
     if k_analytic is not None:
         if np.shape(k_analytic) != k_0.shape:
             raise ValueError(f"k_analytic has shape {np.shape(k_analytic)}: expected {k_0.shape}, "

@@ -255,3 +255,30 @@ def test_bad_parameters_fail_fast(task, changes, match):
 def test_messages_use_the_names_the_user_typed():
     with pytest.raises(ValueError, match="MODES\\[1\\] = 'fast'"):
         dataclasses.replace(CONFIG, mode="fast").check({"mode": "MODES[1]"})
+
+
+def test_a_fractional_switch_linearises_inside_the_epoch_after_the_networks_first_steps(task):
+    # 48 images in batches of 16: three SGD steps per epoch; a switch at 1 + 1/3 epochs is one step into epoch 2.
+    assert adversarial_training.switch_batches(1 + 1 / 3, 48, 16) == 1
+    assert adversarial_training.switch_batches(2, 48, 16) == 0
+    with pytest.raises(ValueError, match="linearize_from = 1.1"):
+        adversarial_training.switch_batches(1.1, 48, 16)  # 0.3 steps
+    one = run(task, mode="standard", epochs=1, snapshot_every=0)
+    switched = run(task, mode="standard", epochs=3, linearize_from=1 + 1 / 3)
+    assert switched.history["epoch"][0] == pytest.approx(4 / 3) and list(switched.history["epoch"][1:]) == [2, 3]
+    # The anchor is the network after epoch 1 and the first batch of epoch 2 (the full run's own batch order).
+    x, y = task[0], task[1]
+    config = dataclasses.replace(CONFIG, mode="standard")
+    _, apply_fn = training_steps.network("mlp", 1, 16, 3)
+    optimizer, step = training_steps.training_step(apply_fn, config)
+    first = np.random.default_rng([config.seed, 2]).permutation(len(x))[:config.batch_size]
+    train_key = jax.random.split(jax.random.PRNGKey(config.seed), 3)[1]
+    params = jax.tree_util.tree_map(np.asarray, one.params)
+    expected, _, _ = step(params, optimizer.init(params), x[first], y[first],
+                          jax.random.fold_in(jax.random.fold_in(train_key, 2), 0))
+    theta, anchor = switched.params
+    for a, b in zip(jax.tree_util.tree_leaves(anchor), jax.tree_util.tree_leaves(expected)):
+        assert_close(a, b)
+    # The linearised model then takes the rest of the steps: θ leaves the anchor.
+    assert any(np.abs(a - b).max() > 0 for a, b in zip(jax.tree_util.tree_leaves(theta),
+                                                       jax.tree_util.tree_leaves(anchor)))

@@ -109,19 +109,9 @@ def test_spectral_mass_of_logit_kept_kernels():
     assert_close(dynamics.spectral_mass([k], c), [lam2[0] / lam2.sum()], scale=10)
 
 
-def test_lazy_from():
-    epochs = np.array([0, 1, 2, 3, 4])
-    assert dynamics.lazy_from([0.5, 0.2, 0.01, 0.03, 0.0], epochs, threshold=0.05) == 2
-    # Leaving the threshold again resets the count.
-    assert dynamics.lazy_from([0.5, 0.01, 0.2, 0.03, 0.0], epochs, threshold=0.05) == 3
-    assert dynamics.lazy_from([0.01, 0.01, 0.0, 0.0, 0.0], epochs, threshold=0.05) == 0
-    assert dynamics.lazy_from([0.5, 0.5, 0.5, 0.5, 0.0], epochs, threshold=0.05) == 4
-
-
 @pytest.mark.parametrize("call, match", [
     (lambda: dynamics.spectral_mass([np.eye(3)], 4), "top_k = 4"),
     (lambda: dynamics.top_part(np.eye(3), 0), "top_k = 0"),
-    (lambda: dynamics.lazy_from([0.0], [0], threshold=0.0), "threshold = 0.0"),
     (lambda: dynamics.as_matrix(np.ones((2, 3))), r"shape \(2, 3\)"),
     (lambda: dynamics.similarity(np.eye(2), np.eye(3)), "equal shapes"),
 ])

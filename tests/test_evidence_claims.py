@@ -255,8 +255,9 @@ FAST_LAZY = np.array([[0.50, 0.60, 0.69, 0.70, 0.70], [0.5, 0.69, 0.7, 0.7, 0.7]
 
 
 def linearisation(std, adv, seeds=3):
-    return claims.claim7(switch_epochs=SWITCH, linearised_standard=std[:seeds], full_standard=std[:seeds, -1],
-                         linearised_adversarial=adv[:seeds], full_adversarial=adv[:seeds, -1])[0]
+    return claims.claim7(switch_epochs=SWITCH, linearised_standard={"clean": std[:seeds]},
+                         full_standard={"clean": std[:seeds, -1]}, linearised_adversarial={"clean": adv[:seeds]},
+                         full_adversarial={"clean": adv[:seeds, -1]})[0]
 
 
 def test_claim7_linearisation_states():
@@ -268,8 +269,9 @@ def test_claim7_linearisation_states():
     verdict = linearisation(SLOW, SLOW)
     assert verdict.decision == UND and verdict.reason == ev.Reason.TIE
     never = np.array([[0.5, 0.6, 0.7, 0.8, 0.9]] * 3)
-    verdict = claims.claim7(switch_epochs=SWITCH, linearised_standard=never, full_standard=np.full(3, 0.97),
-                            linearised_adversarial=never, full_adversarial=np.full(3, 0.97))[0]
+    verdict = claims.claim7(switch_epochs=SWITCH, linearised_standard={"clean": never},
+                            full_standard={"clean": np.full(3, 0.97)}, linearised_adversarial={"clean": never},
+                            full_adversarial={"clean": np.full(3, 0.97)})[0]
     assert verdict.decision == UND and verdict.reason.startswith(ev.Reason.SATURATED)
 
 
@@ -404,8 +406,9 @@ def test_claim7_saturation_identical_differences_and_undertrained_nets():
     high, low = 0.5 + 0.02 * rng.normal(size=(3, 30)), 0.2 + 0.02 * rng.normal(size=(3, 30))
     decided = claims.claim7(velocity_standard=high, velocity_adversarial=low, transient=5)[0]
     assert decided.decision == SUP
-    verdicts = claims.claim7(switch_epochs=SWITCH, linearised_standard=SLOW, full_standard=SLOW[:, -1],
-                             linearised_adversarial=FAST_LAZY, full_adversarial=FAST_LAZY[:, -1],
+    verdicts = claims.claim7(switch_epochs=SWITCH, linearised_standard={"clean": SLOW},
+                             full_standard={"clean": SLOW[:, -1]}, linearised_adversarial={"clean": FAST_LAZY},
+                             full_adversarial={"clean": FAST_LAZY[:, -1]},
                              velocity_standard=high, velocity_adversarial=low, transient=5,
                              undertrained="standard clean 0.93 < 0.95")
     assert [v.decision for v in verdicts] == [UND, UND]

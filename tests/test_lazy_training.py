@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 from ntkcompanion import architectures, attacks, kernels, lazy_training, predictor
+from ntkcompanion import evidence as ev
 
 RNG = np.random.default_rng(0)
 N_TRAIN, N_TEST = 24, 10
@@ -67,6 +68,9 @@ def test_laziness_falls_with_width_at_a_fixed_seed():
         values = [entry[key] for entry in lazy]
         assert values[0] > values[1] > values[2], (key, values)
     assert lazy[-1]["kernel_distance_final_analytic"] < 1e-2
+    # "Lazy" is the evidence vocabulary's rule on these relative changes, nothing of this module's own.
+    for entry in lazy:
+        assert entry["lazy"] == {k: entry[k] < ev.LAZY_THRESHOLD for k in ("param_change", "kernel_change")}
 
 
 def test_parameter_change_is_the_relative_norm_over_all_leaves():

@@ -6,7 +6,8 @@
   ``permutation_null``, ``split_halves``, ``rank_correlation``, ``halving_budget(_ci)``.
 * Vocabulary (the only definitions of *useful*, *robust*, *non-robust*, *lazy*): ``Q``, ``GAMMA0``,
   ``GAMMA_ATTACK``, ``LAZY_THRESHOLD``, ``LINEARISATION_MARGIN``, ``SATURATION``,
-  ``classify_features``, ``useful``, ``robustly_useful``, ``confirmed_useful``, ``is_lazy``, ``sensitivity``.
+  ``classify_features``, ``useful``, ``robustly_useful``, ``confirmed_useful``, ``is_lazy``, ``sensitivity``; the
+  linearisation test of *lazy*: ``LAZY_METRICS``, ``within_margin``, ``lazy_epochs``.
 * ``claims``: ``claim1`` … ``claim7`` and ``threshold_sensitivity``; ``reference``: the authors' numbers.
 """
 
@@ -26,6 +27,7 @@ from ntkcompanion.evidence._stats import (
     seed_ci,
     split_halves,
 )
+from ntkcompanion.evidence._lazy import LAZY_METRICS, lazy_epochs, within_margin
 from ntkcompanion.evidence._verdict import Decision, Reason, Verdict, decide, make_verdict
 from ntkcompanion.evidence._vocabulary import (
     GAMMA0,
@@ -77,4 +79,7 @@ __all__ = [
     "classify_features",
     "is_lazy",
     "sensitivity",
+    "LAZY_METRICS",
+    "within_margin",
+    "lazy_epochs",
 ]

@@ -7,7 +7,7 @@ one per snapshot epoch, run and seed, kept on the host), one block of the empiri
 :func:`train_config` turns the run's parameters into the ``TrainConfig`` of every run.
 """
 
-from ntkcompanion.adversarial_training import MODES, NETWORKS, TrainConfig
+from ntkcompanion.adversarial_training import MODES, NETWORKS, TrainConfig, switch_batches
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
 from ntkcompanion.sections import _memory as m
@@ -57,8 +57,9 @@ PARAMETERS = [
     Param("TRANSIENT_EPOCHS", "int", "early epochs left out of the averaged velocity and top-k mass (Fort et al.'s "
           "chaotic transient); below EPOCHS", unit="epochs", low=0, high=MAX_EPOCHS, default=1),
     Param("SWITCH_EPOCHS", "list", "increasing epochs from which the linearised network is trained (each below "
-          "EPOCHS)", item=Param("epoch", "int", "", low=0, high=MAX_EPOCHS), max_len=32, increasing=True,
-          default=[0, 1]),
+          "EPOCHS; fractions switch inside an epoch, at least one SGD step in)",
+          item=Param("epoch", "float", "", low=0, high=MAX_EPOCHS), max_len=32, increasing=True,
+          default=[0, 0.5, 1]),
     Param("LINEARISED_MODES", "list", "runs repeated with linearisation: [] for none, or 'standard' and an "
           "adversarial mode of MODES", item=Param("mode", "choice", "", choices=MODES), max_len=len(MODES),
           allow_empty=True, distinct=True, default=["standard", "pgd"]),
@@ -98,12 +99,23 @@ def _check_epochs(p):
     switch = p["SWITCH_EPOCHS"]
     for i, e in enumerate(switch):
         if e >= p["EPOCHS"]:
-            fail(f"SWITCH_EPOCHS[{i}]", e, f"an integer in [0, EPOCHS = {p['EPOCHS']}) (a switch at the last "
-                 "epoch is the full run)")
+            fail(f"SWITCH_EPOCHS[{i}]", e, f"a number of epochs in [0, EPOCHS = {p['EPOCHS']}) (a switch at the "
+                 "last epoch is the full run)")
     if sorted(set(switch)) != switch:
         fail("SWITCH_EPOCHS", switch, "increasing, distinct epochs")
     if p["TRANSIENT_EPOCHS"] >= p["EPOCHS"]:
         fail("TRANSIENT_EPOCHS", p["TRANSIENT_EPOCHS"], f"an integer in [0, EPOCHS = {p['EPOCHS']})")
+
+
+def _check_switch_steps(p):
+    for i, e in enumerate(p["SWITCH_EPOCHS"]):
+        try:
+            switch_batches(e, p["N_TRAIN"], p["BATCH_SIZE"])
+            continue
+        except ValueError:
+            steps = -(-p["N_TRAIN"] // p["BATCH_SIZE"])
+        fail(f"SWITCH_EPOCHS[{i}]", e, f"a whole epoch or a fraction that is at least one and less than all "
+             f"{steps} SGD steps of an epoch (N_TRAIN / BATCH_SIZE)")
 
 
 def _check_top_k(p):
@@ -119,6 +131,7 @@ CHECKS = [
     _check_epochs,
     c.check_eps("EPS"),
     at_most("BATCH_SIZE", "N_TRAIN"),
+    _check_switch_steps,
     at_most("N_SNAPSHOT", "N_TRAIN"),
     at_most("SNAPSHOT_EVERY", "EPOCHS"),
     at_most("KERNEL_BATCH_SIZE", "N_SNAPSHOT"),  # a block holds at most the snapshot's images
@@ -184,7 +197,7 @@ def train_config(p) -> TrainConfig:
     """The ``TrainConfig`` shared by every run (mode and seed are set per run).
 
     Robust accuracy is measured by PGD with a random start, radius ``EPS``, step ``ATTACK_STEP_SIZE``
-    and ``EVAL_ATTACK_STEPS`` steps, at the start, at every switch epoch (so the linearised runs
+    and ``EVAL_ATTACK_STEPS`` steps, at the start, at every whole switch epoch (so the linearised runs
     start from evaluated checkpoints) and at the end.
     """
     return TrainConfig(
@@ -192,5 +205,6 @@ def train_config(p) -> TrainConfig:
         steps=p["ATTACK_STEPS"], random_start=p["RANDOM_START"], norm=p["NORM"], learning_rate=p["LEARNING_RATE"],
         batch_size=p["BATCH_SIZE"], epochs=p["EPOCHS"], seed=p["SEED"], eval_eps=p["EPS"],
         eval_step_size=p["ATTACK_STEP_SIZE"], eval_steps=p["EVAL_ATTACK_STEPS"], eval_every=p["EPOCHS"],
-        eval_at=tuple(p["SWITCH_EPOCHS"]), snapshot_every=p["SNAPSHOT_EVERY"], n_snapshot=p["N_SNAPSHOT"],
+        eval_at=tuple(int(e) for e in p["SWITCH_EPOCHS"] if float(e).is_integer()),
+        snapshot_every=p["SNAPSHOT_EVERY"], n_snapshot=p["N_SNAPSHOT"],
         kernel_batch_size=p["KERNEL_BATCH_SIZE"])
