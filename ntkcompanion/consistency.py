@@ -96,8 +96,8 @@ def baseline_spectra(x_train, x_compare, *, nngp=("fc", 1), rcond: float = featu
     :math:`\exp(-\|x - x'\|^2 / 2\sigma^2)` (median heuristic on ``x_train``) and ``"nngp"``, the NNGP of
     ``nngp = (architecture, depth)``.
 
-    These kernels are not NTKs: agreement between NTKs of different architectures means something
-    only if it beats the NTKs' agreement with them (``evidence.claims.claim4``).
+    These kernels are not NTKs: two NTKs of different architectures are consistent only if each is
+    nearer the other than either is to any of them (``evidence.claims.claim4``).
     """
     sigma2 = kernels.median_bandwidth(x_train)
     out = {name: spectrum(kernels.baseline_gram(name, x_train, bandwidth=sigma2),
@@ -154,7 +154,7 @@ class Comparison(NamedTuple):
 
     @property
     def top(self) -> dict:
-        """``{name: (m, k)}``: the top-``k`` eigenfunctions of every kernel (claim 4's input)."""
+        """``{name: (m, k)}``: the top-``k`` eigenfunctions of every kernel on the comparison images."""
         return {name: values[:, :self.k] for name, values in self.psi.items()}
 
     def table(self):

@@ -212,7 +212,7 @@ def _agreement_verdict(kernels, ntks, baselines, k, n, m, n_boot, seed) -> Verdi
         f"({', '.join(baselines)}) of max(O_{k}(A, b), O_{k}(B, b)); top-{k} eigenspace overlap on {m} comparison "
         f"images; bootstrap over the {n} training images (eigenvectors recomputed) and the comparison images, "
         f"Bonferroni over {len(pairs)} pair(s)",
-        value, ci, threshold=0.0, control=f"overlap of {worst_pair} with the nearest baseline ({base})",
+        value, ci, threshold=0.0, control=f"largest overlap of {' or '.join(pairs[worst])} with a baseline ({base})",
         control_value=base_value, n=min(n, m), min_n=2 * k, details=details, key="claim4_agreement")
 
 
