@@ -376,5 +376,7 @@ def summary(task, images: Images, comparison: Comparison, profiles: Profiles, ve
         "n_attacked": len(sample.index), "n_exact": sample.n_exact,
         "profile_raw": "; ".join(f"{pair}: ρ = {r:.2f}" for pair, r in raw.items()) or "none",
         "profile_partial": "; ".join(f"{pair}: {r:.2f}" for pair, r in partial.items()) or "none",
+        "profile_index": "; ".join(f"{name}: {r:.2f}" for name, r in
+                                   (profile_v.details.get("index_rho", {}) if profile_v else {}).items()) or "none",
     }
     return metrics, glue
