@@ -12,6 +12,7 @@ images). Then
   every attacked NTK and in the RBF control (``feature_attacks``), classified by the evidence vocabulary;
 * :func:`verdicts`: claim 4 from both (``evidence.claims.claim4``): the Gram matrices, resampled over
   training images, and the profiles;
+* :func:`verdict_table`, :func:`margin_table`: the verdicts, and the agreement verdict per NTK pair;
 * :func:`agreement`: cosine of features matched by index, first NTK against last;
 * :func:`summary`: the section's metrics and glue.
 
@@ -29,7 +30,7 @@ from ntkcompanion.decomposition import Decomposition
 
 __all__ = ["Images", "pooled", "kernel_name", "spectrum", "ntk_spectra", "baseline_spectra", "spectra",
            "feature_values", "Comparison", "compare", "rbf_kernel_fn", "Profiles", "robustness_profiles", "verdicts",
-           "verdict_table",
+           "verdict_table", "margin_table",
            "agreement", "summary"]
 
 # Points of the O_k-against-k curves (geometric in k).
@@ -327,6 +328,17 @@ def verdict_table(verdicts):
 
     columns = ["estimate", "ci", "control", "control_value", "decision", "reason"]
     return pd.DataFrame([v.to_dict() for v in verdicts]).set_index("key")[columns]
+
+
+def margin_table(verdict):
+    """Per NTK pair of the agreement verdict: its overlap, nearest baseline, separation margin and interval
+    (Bonferroni level over the pairs), as a DataFrame indexed by pair."""
+    import pandas as pd
+
+    rows = {pair: {"O_k(A, B)": v["ntk_overlap"], "nearest baseline": v["nearest_baseline"],
+                   "margin D": v["margin"], "interval": v["ci"]}
+            for pair, v in verdict.details.get("pairs", {}).items()}
+    return pd.DataFrame(rows).T.round(3)
 
 
 def agreement(ntks: dict, y_train, n: int) -> tuple:

@@ -106,3 +106,10 @@ def test_verdicts_resample_every_kernel_and_use_the_control():
     assert set(agreement.details["pairs"]) == {"a / b"}
     assert "a / rbf" in profile.details["partial_rho"] and "PGD" in profile.definition
     assert set(profiles.counts().index) == {"a", "b", "rbf (control)"}
+
+
+def test_margin_table_lists_every_ntk_pair():
+    verdict = evidence.Verdict(4, "s", "d", -0.1, (-0.2, 0.0), "c", 0.9, 0.0, "undetermined", "r", 10, details={
+        "pairs": {"a / b": {"ntk_overlap": 0.9, "nearest_baseline": "rbf", "margin": -0.1, "ci": [-0.2, 0.0]}}})
+    table = consistency.margin_table(verdict)
+    assert list(table.index) == ["a / b"] and table.loc["a / b", "nearest baseline"] == "rbf"
