@@ -8,9 +8,11 @@ images). Then
 * :func:`compare`: the top-:math:`k` eigenfunctions :math:`\psi_i = K(\cdot, X)\, v_i / \lambda_i`
   of every kernel on the comparison images, their pairwise overlaps :math:`O_k` and the
   :math:`O_k`-against-:math:`k` curves (the mathematics is in ``similarity``);
-* :func:`robustness_profiles`: robustness :math:`\gamma_i` of the same sampled eigen-indices in
-  every attacked NTK (``feature_attacks``), classified by the evidence vocabulary;
-* :func:`verdicts`: claim 4 from both (``evidence.claims.claim4``);
+* :func:`robustness_profiles`: robustness :math:`\gamma_i` (PGD) of the same sampled eigen-indices in
+  every attacked NTK and in the RBF control (``feature_attacks``), classified by the evidence vocabulary;
+* :func:`verdicts`: claim 4 from both (``evidence.claims.claim4``): the Gram matrices, resampled over
+  training images, and the profiles;
+* :func:`verdict_table`, :func:`margin_table`: the verdicts, and the agreement verdict per NTK pair;
 * :func:`agreement`: cosine of features matched by index, first NTK against last;
 * :func:`summary`: the section's metrics and glue.
 
@@ -20,13 +22,15 @@ or anything with the same upper-case attributes); each docstring names those it 
 
 from typing import NamedTuple
 
+import jax.numpy as jnp
 import numpy as np
 
 from ntkcompanion import evidence, feature_attacks, features, kernels, similarity
 from ntkcompanion.decomposition import Decomposition
 
 __all__ = ["Images", "pooled", "kernel_name", "spectrum", "ntk_spectra", "baseline_spectra", "spectra",
-           "feature_values", "Comparison", "compare", "Profiles", "robustness_profiles", "verdicts", "verdict_table",
+           "feature_values", "Comparison", "compare", "rbf_kernel_fn", "Profiles", "robustness_profiles", "verdicts",
+           "verdict_table", "margin_table",
            "agreement", "summary"]
 
 # Points of the O_k-against-k curves (geometric in k).
@@ -93,8 +97,8 @@ def baseline_spectra(x_train, x_compare, *, nngp=("fc", 1), rcond: float = featu
     :math:`\exp(-\|x - x'\|^2 / 2\sigma^2)` (median heuristic on ``x_train``) and ``"nngp"``, the NNGP of
     ``nngp = (architecture, depth)``.
 
-    These kernels are not NTKs: agreement between NTKs of different architectures means something
-    only if it beats the NTKs' agreement with them (``evidence.claims.claim4``).
+    These kernels are not NTKs: two NTKs of different architectures are consistent only if each is
+    nearer the other than either is to any of them (``evidence.claims.claim4``).
     """
     sigma2 = kernels.median_bandwidth(x_train)
     out = {name: spectrum(kernels.baseline_gram(name, x_train, bandwidth=sigma2),
@@ -151,7 +155,7 @@ class Comparison(NamedTuple):
 
     @property
     def top(self) -> dict:
-        """``{name: (m, k)}``: the top-``k`` eigenfunctions of every kernel (claim 4's input)."""
+        """``{name: (m, k)}``: the top-``k`` eigenfunctions of every kernel on the comparison images."""
         return {name: values[:, :self.k] for name, values in self.psi.items()}
 
     def table(self):
@@ -204,24 +208,43 @@ def compare(ntks: dict, baselines: dict, top_k: int) -> Comparison:
     return Comparison(list(every), list(ntks), list(baselines), k, k_max, m, psi, overlap, resolved)
 
 
+def rbf_kernel_fn(bandwidth: float):
+    r"""The RBF baseline :math:`\exp(-\|x - x'\|^2 / 2\sigma^2)` as a differentiable ``kernel_fn(x1, x2=None, get)``
+    (the form ``feature_attacks`` attacks; ``get`` is accepted and ignored), ``bandwidth`` :math:`= \sigma^2`
+    (``kernels.median_bandwidth`` of the training images, as in :func:`baseline_spectra`)."""
+    sigma2 = float(bandwidth)
+
+    def kernel_fn(x1, x2=None, get="ntk"):
+        x2 = x1 if x2 is None else x2
+        a, b = x1.reshape(x1.shape[0], -1), x2.reshape(x2.shape[0], -1)
+        d = (a * a).sum(1)[:, None] + (b * b).sum(1)[None, :] - 2.0 * a @ b.T
+        return jnp.exp(-jnp.maximum(d, 0.0) / (2.0 * sigma2))
+    return kernel_fn
+
+
 class Profiles(NamedTuple):
     """Robustness profiles of the attacked NTKs (:func:`robustness_profiles`).
 
     Attributes:
       attack: ``"PGD"`` or ``"FGSM"``; sample: ``feature_attacks.FeatureSample`` (the same indices in every kernel);
-      classes: ``{name: evidence.FeatureClasses}`` of each attacked NTK; majority: the test set's majority rate.
+      classes: ``{name: evidence.FeatureClasses}`` of each attacked NTK; majority: the test set's majority rate;
+      controls: ``{name: evidence.FeatureClasses}`` of the attacked baseline kernels (the RBF), the same indices.
     """
 
     attack: str
     sample: feature_attacks.FeatureSample
     classes: dict
     majority: float
+    controls: dict = {}
+
+    def _every(self) -> dict:
+        return {**self.classes, **{f"{name} (control)": c for name, c in self.controls.items()}}
 
     def counts(self):
-        """Useful / robust / non-robust counts per attacked kernel (DataFrame, one row each)."""
+        """Useful / robust / non-robust counts per attacked kernel (DataFrame, one row each; controls marked)."""
         import pandas as pd
 
-        return pd.DataFrame({name: c.counts() for name, c in self.classes.items()}).T
+        return pd.DataFrame({name: c.counts() for name, c in self._every().items()}).T
 
     def long(self):
         """Long table (``kernel``, ``index`` 1-based, ``measure``, ``accuracy``) for ``plotting.feature_profiles``."""
@@ -230,7 +253,7 @@ class Profiles(NamedTuple):
         wide = pd.concat([pd.DataFrame({"kernel": name, "index": self.sample.index + 1,
                                         "usefulness": c.clean_accuracy,
                                         f"robustness ({self.attack})": c.robust_accuracy})
-                          for name, c in self.classes.items()])
+                          for name, c in self._every().items()])
         return wide.melt(["kernel", "index"], var_name="measure", value_name="accuracy")
 
     def gammas(self) -> dict | None:
@@ -238,47 +261,65 @@ class Profiles(NamedTuple):
         out = {name: c.robust_accuracy for name, c in self.classes.items()}
         return out if len(out) >= 2 else None
 
+    def control_gammas(self) -> dict:
+        r"""``{name: (n_attacked,) γ}`` of the attacked baseline kernels (the profile verdict's control)."""
+        return {name: c.robust_accuracy for name, c in self.controls.items()}
 
-def robustness_profiles(ntks: dict, task, images: Images, p) -> Profiles:
+
+def robustness_profiles(ntks: dict, task, images: Images, p, baselines: dict | None = None) -> Profiles:
     r"""Usefulness and robustness :math:`\gamma_i` of the same sampled eigen-indices in every attacked NTK.
 
-    The candidates are the features resolved in every NTK; the leading ``N_LEADING`` are attacked
-    exactly and one feature from each of ``N_SAMPLED`` strata of the rest
-    (``feature_attacks.sample_features``). Each feature :math:`\phi_i = \Theta(x, X) v_i \lambda_i^{-1}
-    v_i^\top Y` is attacked on its own at radius ``EPS`` (FGSM when ``ATTACK_STEPS`` is 0, else PGD;
-    ``feature_attacks.settings``) on every test image, ``POINT_CHUNK`` images at a time.
+    The candidates are the features resolved in every NTK (and in the RBF control when it is
+    attacked); the leading ``N_LEADING`` are attacked exactly and one feature from each of
+    ``N_SAMPLED`` strata of the rest (``feature_attacks.sample_features``). Each feature
+    :math:`\phi_i = \Theta(x, X) v_i \lambda_i^{-1} v_i^\top Y` is attacked on its own by PGD at radius
+    ``EPS`` (``ATTACK_STEPS`` steps of ``ATTACK_STEP_SIZE``; ``feature_attacks.settings``) on every test
+    image, ``POINT_CHUNK`` images at a time. With ``ATTACK_CONTROL`` the RBF baseline's features at
+    the same indices are attacked the same way: the control of the profile verdict, since any two
+    kernels' profiles fall with the index.
 
-    Reads ``p.ARCHITECTURES``, ``p.DEPTHS``, ``p.ATTACKED``, ``p.N_LEADING``, ``p.N_SAMPLED``, ``p.SEED``,
-    ``p.EPS``, ``p.ATTACK_STEPS``, ``p.ATTACK_STEP_SIZE``, ``p.FEATURE_CHUNK``, ``p.POINT_CHUNK``.
+    Reads ``p.ARCHITECTURES``, ``p.DEPTHS``, ``p.ATTACKED``, ``p.ATTACK_CONTROL``, ``p.N_LEADING``, ``p.N_SAMPLED``,
+    ``p.SEED``, ``p.EPS``, ``p.ATTACK_STEPS``, ``p.ATTACK_STEP_SIZE``, ``p.FEATURE_CHUNK``, ``p.POINT_CHUNK``.
 
     Args:
       ntks: ``{kernel_name(a, d): Decomposition}`` (:func:`ntk_spectra`); task: the ``data.Task``
-        (``y_train`` ``(n,)`` or ``(n, k)``, ``y_test``, ``labels_test`` ``(n_test,)``); images: its :class:`Images`.
+        (``y_train`` ``(n,)`` or ``(n, k)``, ``y_test``, ``labels_test`` ``(n_test,)``); images: its :class:`Images`;
+      baselines: :func:`baseline_spectra` (needed for ``ATTACK_CONTROL``).
 
     Returns:
       :class:`Profiles`, each kernel's classes over ``(n_attacked, n_test)`` correctness.
     """
-    common = np.logical_and.reduce([s.resolved for s in ntks.values()])
+    control = bool(getattr(p, "ATTACK_CONTROL", False)) and baselines is not None and "rbf" in baselines
+    spectra_ = list(ntks.values()) + ([baselines["rbf"]] if control else [])
+    common = np.logical_and.reduce([s.resolved for s in spectra_])
     sample = feature_attacks.sample_features(common, n_leading=p.N_LEADING, n_sampled=p.N_SAMPLED, seed=p.SEED)
     attack, options = feature_attacks.settings(p.EPS, p.ATTACK_STEPS, p.ATTACK_STEP_SIZE,
                                                feature_chunk=p.FEATURE_CHUNK)
-    classes = {}
-    for architecture, depth, on in zip(p.ARCHITECTURES, p.DEPTHS, p.ATTACKED):
-        if not on:
-            continue
-        name = kernel_name(architecture, depth)
-        coef = ntks[name].coefficients(task.y_train, features=list(sample.index))
-        c = feature_attacks.correctness_by_points(kernels.kernel_fn(architecture, depth), images.train, coef,
-                                                  images.test, task.y_test, point_chunk=p.POINT_CHUNK, **options)
-        classes[name] = evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack)
-    return Profiles(attack, sample, classes, evidence.majority_rate(task.labels_test))
+
+    def classify(spec, kernel_fn):
+        coef = spec.coefficients(task.y_train, features=list(sample.index))
+        c = feature_attacks.correctness_by_points(kernel_fn, images.train, coef, images.test, task.y_test,
+                                                  point_chunk=p.POINT_CHUNK, **options)
+        return evidence.classify_features(c.clean, c.robust, task.labels_test, attack=attack)
+
+    classes = {kernel_name(a, d): classify(ntks[kernel_name(a, d)], kernels.kernel_fn(a, d))
+               for a, d, on in zip(p.ARCHITECTURES, p.DEPTHS, p.ATTACKED) if on}
+    controls = ({"rbf": classify(baselines["rbf"], rbf_kernel_fn(kernels.median_bandwidth(images.train)))}
+                if control else {})
+    return Profiles(attack, sample, classes, evidence.majority_rate(task.labels_test), controls)
 
 
-def verdicts(comparison: Comparison, profiles: Profiles, *, seed: int = 0) -> list:
-    """Claim 4's verdicts: eigenspace agreement over the baselines, and (with two or more attacked kernels)
-    agreement of the robustness profiles (``evidence.claims.claim4``)."""
-    return evidence.claims.claim4(comparison.top, comparison.ntks, comparison.baselines, attack=profiles.attack,
-                                  seed=seed, profiles=profiles.gammas())
+def verdicts(ntks: dict, baselines: dict, comparison: Comparison, profiles: Profiles, *, seed: int = 0,
+             n_boot: int = 500) -> list:
+    """Claim 4's verdicts (``evidence.claims.claim4``): the NTKs' separation from the baselines, from every
+    kernel's Gram matrix and comparison rows (resampled over training images), and (with two or more attacked
+    kernels) agreement of the robustness profiles beyond the index trend, against the RBF control if attacked."""
+    every = {**ntks, **baselines}
+    grams = {name: (s.k_train_train, s.k_test_train) for name, s in every.items()}
+    return evidence.claims.claim4(grams, comparison.ntks, comparison.baselines, k=comparison.k,
+                                  profiles=profiles.gammas(), index=profiles.sample.index,
+                                  controls=profiles.control_gammas() or None, attack=profiles.attack,
+                                  n_boot=n_boot, seed=seed)
 
 
 def verdict_table(verdicts):
@@ -287,6 +328,17 @@ def verdict_table(verdicts):
 
     columns = ["estimate", "ci", "control", "control_value", "decision", "reason"]
     return pd.DataFrame([v.to_dict() for v in verdicts]).set_index("key")[columns]
+
+
+def margin_table(verdict):
+    """Per NTK pair of the agreement verdict: its overlap, nearest baseline, separation margin and interval
+    (Bonferroni level over the pairs), as a DataFrame indexed by pair."""
+    import pandas as pd
+
+    rows = {pair: {"O_k(A, B)": v["ntk_overlap"], "nearest baseline": v["nearest_baseline"],
+                   "margin D": v["margin"], "interval": v["ci"]}
+            for pair, v in verdict.details.get("pairs", {}).items()}
+    return pd.DataFrame(rows).T.round(3)
 
 
 def agreement(ntks: dict, y_train, n: int) -> tuple:
@@ -303,10 +355,11 @@ def agreement(ntks: dict, y_train, n: int) -> tuple:
 
 def summary(task, images: Images, comparison: Comparison, profiles: Profiles, verdicts) -> tuple:
     """The section's ``(metrics, glue)`` for ``record.report``: sizes, overlaps, attacked features and the
-    numbers the "What we found" text quotes (closest baseline, profile correlations)."""
+    numbers the "What we found" text quotes (the closest NTK pair and its nearest baseline, profile correlations)."""
     agreement_v = verdicts[0]
     profile_v = verdicts[1] if len(verdicts) > 1 else None
-    base = agreement_v.details["baseline_overlap"]
+    pairs = agreement_v.details.get("pairs", {})
+    closest = agreement_v.details.get("closest_pair")
     sample, m = profiles.sample, len(images.compare)
     metrics = {
         "n_train": task.n_train, "n_test": task.n_test, "n_compare": m, "classes": list(task.class_names),
@@ -314,17 +367,28 @@ def summary(task, images: Images, comparison: Comparison, profiles: Profiles, ve
         "top_k": comparison.k, "overlap_top_k": comparison.pairs(), "n_resolved": comparison.resolved,
         "attack": profiles.attack, "attacked_index": sample.index.tolist(), "attacked_weight": sample.weight.tolist(),
         "n_exact": sample.n_exact, "majority_rate": profiles.majority,
-        "features": {name: c.to_dict() for name, c in profiles.classes.items()},
+        "features": {name: c.to_dict() for name, c in profiles._every().items()},
     }
-    rho = (profile_v.details.get("pairwise_rho") or {}) if profile_v else {}
+    overlaps = comparison.pairs()
+    generic = [overlaps[f"{a} / {b}"] for a in comparison.ntks for b in comparison.baselines]
+    partial = profile_v.details.get("partial_rho", {}) if profile_v else {}
+    raw = profile_v.details.get("raw_rho", {}) if profile_v else {}
     glue = {
         "task_name": " vs ".join(task.class_names) if task.is_binary else f"{task.n_classes}-class",
         "kernel_names": ", ".join(comparison.ntks), "image_side": int(images.train.shape[1]),
         "n_train": task.n_train, "n_test": task.n_test, "n_compare": m, "top_k": comparison.k,
-        "chance": comparison.k / m, "ntk_overlap": agreement_v.details["ntk_overlap"],
-        "closest_baseline": max(base, key=base.get), "closest_baseline_overlap": max(base.values()),
+        "chance": comparison.k / m, "n_pairs": len(pairs), "n_boot": agreement_v.details.get("n_boot", 0),
+        "closest_pair": closest or "none",
+        "closest_pair_overlap": (pairs.get(closest) or {}).get("ntk_overlap") or float("nan"),
+        "closest_pair_baseline": (pairs.get(closest) or {}).get("nearest_baseline") or "none",
+        "closest_pair_baseline_overlap": agreement_v.control_value,
+        "generic_overlap_min": min(generic), "generic_overlap_max": max(generic),
         "attacked_kernels": ", ".join(profiles.classes) or "none", "attack": profiles.attack,
+        "control_kernels": ", ".join(profiles.controls) or "none",
         "n_attacked": len(sample.index), "n_exact": sample.n_exact,
-        "profile_pairs": "; ".join(f"{pair}: ρ = {r:.2f}" for pair, r in rho.items()),
+        "profile_raw": "; ".join(f"{pair}: ρ = {r:.2f}" for pair, r in raw.items()) or "none",
+        "profile_partial": "; ".join(f"{pair}: {r:.2f}" for pair, r in partial.items()) or "none",
+        "profile_index": "; ".join(f"{name}: {r:.2f}" for name, r in
+                                   (profile_v.details.get("index_rho", {}) if profile_v else {}).items()) or "none",
     }
     return metrics, glue

@@ -5,7 +5,7 @@ from types import SimpleNamespace
 import numpy as np
 import pytest
 
-from ntkcompanion import consistency, evidence, feature_attacks, features
+from ntkcompanion import consistency, evidence, feature_attacks, features, kernels
 
 
 def planted(rng, n=10, m=8, basis=None):
@@ -79,3 +79,37 @@ def test_profiles_tables_and_agreement():
     assert (first, last) == ("a", "b")
     np.testing.assert_allclose(np.abs(np.diag(matrix)), 1.0, atol=1e-6)
     assert features.RCOND == spec.rcond
+
+
+def test_rbf_kernel_fn_is_the_rbf_baseline():
+    rng = np.random.default_rng(3)
+    x, z = rng.random((6, 3, 3, 1)), rng.random((4, 3, 3, 1))
+    sigma2 = kernels.median_bandwidth(x)
+    got = np.asarray(consistency.rbf_kernel_fn(sigma2)(z, x))
+    np.testing.assert_allclose(got, kernels.baseline_gram("rbf", z, x, bandwidth=sigma2), rtol=1e-5, atol=1e-6)
+
+
+def test_verdicts_resample_every_kernel_and_use_the_control():
+    rng = np.random.default_rng(4)
+    shared = rng.normal(size=(8, 2))
+    ntks = {"a": planted(rng, basis=shared), "b": planted(rng, basis=shared)}
+    baselines = {"linear": planted(rng), "rbf": planted(rng)}
+    cmp = consistency.compare(ntks, baselines, top_k=2)
+    labels = np.array([0, 1] * 10)
+    clean = rng.random((6, 20)) < 0.9
+    classes = {name: evidence.classify_features(clean, rng.random((6, 20)) < 0.5, labels) for name in ("a", "b")}
+    control = {"rbf": evidence.classify_features(clean, rng.random((6, 20)) < 0.5, labels)}
+    sample = feature_attacks.FeatureSample(np.arange(6), np.ones(6), 6)
+    profiles = consistency.Profiles("PGD", sample, classes, 0.5, control)
+    agreement, profile = consistency.verdicts(ntks, baselines, cmp, profiles, n_boot=20)
+    assert agreement.key == "claim4_agreement" and agreement.details["n_train"] == 10
+    assert set(agreement.details["pairs"]) == {"a / b"}
+    assert "a / rbf" in profile.details["partial_rho"] and "PGD" in profile.definition
+    assert set(profiles.counts().index) == {"a", "b", "rbf (control)"}
+
+
+def test_margin_table_lists_every_ntk_pair():
+    verdict = evidence.Verdict(4, "s", "d", -0.1, (-0.2, 0.0), "c", 0.9, 0.0, "undetermined", "r", 10, details={
+        "pairs": {"a / b": {"ntk_overlap": 0.9, "nearest_baseline": "rbf", "margin": -0.1, "ci": [-0.2, 0.0]}}})
+    table = consistency.margin_table(verdict)
+    assert list(table.index) == ["a / b"] and table.loc["a / b", "nearest baseline"] == "rbf"

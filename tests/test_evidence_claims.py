@@ -181,53 +181,7 @@ def test_claim3_and_6_find_nothing_when_labels_are_permuted():
     assert verdict.decision != SUP and "feature" not in verdict.details
 
 
-# --- claim 4 ----------------------------------------------------------------------------------
-
-def random_psi(seed, m=200, k=10):
-    return np.random.default_rng(seed).normal(size=(m, k))
-
-
-def rotated(psi, seed, noise=0.1):
-    rng = np.random.default_rng(seed)
-    q, _ = np.linalg.qr(rng.normal(size=(psi.shape[1],) * 2))
-    return psi @ q + noise * rng.normal(size=psi.shape)
-
-
-BASELINES = {"linear": random_psi(101), "rbf": random_psi(102), "nngp": random_psi(103)}
-
-
-def claim4_run(ntk_a, ntk_b, m=200, **kwargs):
-    psi = {"fc": ntk_a, "conv": ntk_b, **{k: v[:m] for k, v in BASELINES.items()}}
-    return claims.claim4(psi, ["fc", "conv"], list(BASELINES), n_boot=100, **kwargs)
-
-
-def test_claim4_agreement_states():
-    shared = random_psi(1)
-    assert claim4_run(rotated(shared, 2), rotated(shared, 3))[0].decision == SUP
-    # One "NTK" is the linear kernel in disguise, the other unrelated: they agree less than with a baseline.
-    assert claim4_run(rotated(BASELINES["linear"], 4), random_psi(5))[0].decision == NOT
-    # Too few test points for a top-10 subspace.
-    verdict = claim4_run(random_psi(6, m=15), random_psi(7, m=15), m=15)[0]
-    assert verdict.decision == UND and verdict.reason == ev.Reason.TOO_FEW
-
-
-def test_two_unrelated_random_kernels_do_not_pass_claim4():
-    for seed in range(3):
-        verdict = claim4_run(random_psi(10 + seed), random_psi(20 + seed))[0]
-        assert verdict.decision != SUP
-
-
-def test_claim4_profile_states():
-    shared = random_psi(1)
-    gamma = np.linspace(0.6, 0.0, 40)
-    rng = np.random.default_rng(8)
-
-    def profile(other):
-        return claim4_run(rotated(shared, 2), rotated(shared, 3), profiles={"fc": gamma, "conv": other})[1]
-    assert profile(gamma + rng.normal(0, 0.05, 40)).decision == SUP
-    assert profile(gamma[::-1] + rng.normal(0, 0.05, 40)).decision == NOT
-    verdict = profile(np.zeros(40))
-    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
+# Claim 4 (consistency across architectures): tests/test_claims_consistency.py.
 
 
 # --- claim 5 ----------------------------------------------------------------------------------
@@ -336,22 +290,7 @@ def test_claim5_tradeoff_alone_and_nothing_asked():
         claims.claim5()
 
 
-# --- claim 4 with three architectures, claim 6 against permuted tasks (sections 6 and 7) ----------
-
-def test_claim4_three_profiles_use_the_smallest_pairwise_rho():
-    shared = random_psi(1)
-    gamma = np.linspace(0.6, 0.0, 40)
-    rng = np.random.default_rng(8)
-    similar = {name: gamma + rng.normal(0, 0.05, 40) for name in ("fc", "conv", "myrtle")}
-    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=similar)[1]
-    assert verdict.decision == SUP and len(verdict.details["pairwise_rho"]) == 3
-    # Two architectures agree, the third is reversed: the smallest pairwise ρ is negative.
-    reversed_third = dict(similar, myrtle=gamma[::-1] + rng.normal(0, 0.05, 40))
-    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=reversed_third)[1]
-    assert verdict.decision == NOT and verdict.estimate < 0
-    verdict = claim4_run(rotated(shared, 2), rotated(shared, 3), profiles=dict(similar, myrtle=np.zeros(40)))[1]
-    assert verdict.decision == UND and verdict.reason == ev.Reason.SATURATED
-
+# --- claim 6 against permuted tasks (section 7) ----------------------------------------------
 
 def permuted_tasks(labels, n_features, n_perm=30, seed=50):
     """Null correctness of features of label-permuted tasks: right at the chance rate of each permuted label."""

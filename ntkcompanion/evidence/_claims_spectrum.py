@@ -1,109 +1,19 @@
-r"""Claims 4 and 5: features agree across architectures; robust ones sit at the top of the spectrum.
+r"""Claim 5: robust features sit at the top of the spectrum and are learned early.
 
-Claim 4 compares kernels through their top-k eigenfunctions on the same m test points,
-:math:`\psi \in \mathbb{R}^{m \times k}` (see ``similarity``): the overlap
-:math:`O_k(A, B) = \|U_A^\top U_B\|_F^2 / k` of orthonormal bases of their column spaces. NTKs of
-different architectures must agree with each other *more* than with baseline kernels (linear,
-RBF at the median heuristic, NNGP), otherwise the agreement says nothing about the NTK.
+(Claim 4, consistency across architectures, is in ``_claims_consistency``.)
 """
-
-import itertools
 
 import numpy as np
 from scipy import stats
 
 from ntkcompanion.evidence import _stats
-from ntkcompanion.similarity import batched_subspace_overlap as subspace_overlap
 from ntkcompanion.evidence._verdict import Verdict, make_verdict
 from ntkcompanion.evidence._vocabulary import GAMMA_ATTACK, SATURATION
 
-__all__ = ["claim4", "claim5", "subspace_overlap"]
+__all__ = ["claim5"]
 
 ALPHA = 0.05
 MIN_FEATURES = 5
-
-
-def _agreement_margin(names, ntks, baselines):
-    """Statistic over resamples: mean NTK–NTK overlap minus the best baseline's mean overlap with the NTKs."""
-    def statistic(*psis):
-        psi = {name: np.swapaxes(p, -1, -2) for name, p in zip(names, psis)}   # (B, m, k)
-        between = np.mean([subspace_overlap(psi[a], psi[b]) for a, b in itertools.combinations(ntks, 2)], axis=0)
-        with_base = np.stack([np.mean([subspace_overlap(psi[t], psi[base]) for t in ntks], axis=0)
-                              for base in baselines])
-        return np.stack([between - with_base.max(axis=0), between, *with_base], axis=-1)
-    return statistic
-
-
-def claim4(eigenfunctions: dict, ntks, baselines, *, profiles: dict | None = None, attack: str = GAMMA_ATTACK,
-           n_boot: int = 300, seed: int = 0) -> list[Verdict]:
-    r"""Claim 4 (features are consistent across architectures): agreement beyond baselines, and profiles.
-
-    *Agreement*: mean top-k overlap between the NTKs minus the largest mean overlap of the NTKs with
-    one baseline kernel; bootstrap over test points (rows of ψ); supported above 0.
-
-    *Profiles* (when ``profiles`` is given): Spearman ρ between two architectures' robustness
-    profiles γ_i over eigen-index, bootstrap CI over features; supported above 0; undetermined as
-    saturated when a profile is constant (e.g. every feature fooled).
-
-    Args:
-      eigenfunctions: ``{name: (m, k)}`` top-k eigenfunction values on the same m test points,
-        for every NTK and baseline.
-      ntks: names of the NTKs (≥ 2); baselines: names of the baseline kernels (≥ 1).
-      profiles: ``{name: (n_features,)}`` γ per eigen-index for two or more architectures (same indices);
-        with three or more the statistic is the smallest pairwise ρ.
-    """
-    ntks, baselines = list(ntks), list(baselines)
-    if len(ntks) < 2 or not baselines:
-        raise ValueError(f"claim 4 needs ≥ 2 NTKs and ≥ 1 baseline; got ntks={ntks}, baselines={baselines}.")
-    missing = [name for name in ntks + baselines if name not in eigenfunctions]
-    if missing:
-        raise ValueError(f"eigenfunctions lacks {missing}; it has {sorted(eigenfunctions)}.")
-    names = ntks + baselines
-    shapes = {np.shape(eigenfunctions[name]) for name in names}
-    if len(shapes) != 1:
-        raise ValueError(f"every ψ must have the same shape (m, k); got {sorted(shapes)}.")
-    m, k = shapes.pop()
-    psis = [np.swapaxes(np.asarray(eigenfunctions[name], float), 0, 1) for name in names]   # (k, m): points last
-    estimate, (low, high) = _stats.bootstrap(_agreement_margin(names, ntks, baselines), *psis,
-                                             n_boot=n_boot, seed=seed)
-    best = int(np.argmax(estimate[2:]))
-    details = {"k": int(k), "ntk_overlap": float(estimate[1]), "chance_overlap": k / m,
-               "baseline_overlap": {base: float(v) for base, v in zip(baselines, estimate[2:])}}
-    verdicts = [make_verdict(
-        4, "NTK agreement beyond baselines", f"mean top-{k} eigenspace overlap between the NTKs ({', '.join(ntks)}) "
-        "minus the largest mean overlap of the NTKs with one baseline kernel; bootstrap over test points",
-        estimate[0], (low[0], high[0]), threshold=0.0, control=f"overlap with the closest baseline ({baselines[best]})",
-        control_value=float(estimate[2 + best]), n=m, min_n=2 * k, details=details, key="claim4_agreement")]
-    if profiles is not None:
-        verdicts.append(_profiles_verdict(profiles, attack, seed))
-    return verdicts
-
-
-def _profiles_verdict(profiles, attack, seed) -> Verdict:
-    """Spearman ρ of two γ profiles; with three or more, the smallest pairwise ρ (joint bootstrap over features)."""
-    names = list(profiles)
-    gammas = [np.asarray(profiles[name], float) for name in names]
-    if len(gammas) < 2 or len({g.shape for g in gammas}) != 1:
-        raise ValueError(f"profiles needs ≥ 2 γ arrays of one shape (same eigen-indices); got "
-                         f"{ {name: g.shape for name, g in zip(names, gammas)} }.")
-    pairs = list(itertools.combinations(range(len(gammas)), 2))
-    flat = any(np.ptp(g) == 0 for g in gammas)
-    if len(gammas) == 2:
-        rho, ci = _stats.rank_correlation(*gammas, seed=seed)
-        details = {}
-        what = f"Spearman ρ between the γ-over-index profiles of {names[0]} and {names[1]}"
-    else:
-        def smallest(*g):
-            return np.min(np.stack([_stats._spearman_rows(g[i], g[j]) for i, j in pairs], axis=-1), axis=-1)
-        rho, ci = _stats.bootstrap(smallest, *gammas, seed=seed)
-        rho, ci = float(rho), (float(ci[0]), float(ci[1]))
-        details = {"pairwise_rho": {f"{names[i]} / {names[j]}": float(_stats._spearman_rows(gammas[i], gammas[j]))
-                                    for i, j in pairs}}
-        what = f"smallest pairwise Spearman ρ between the γ-over-index profiles of {', '.join(names)}"
-    return make_verdict(
-        4, "robustness profiles agree", f"{what} ({attack}); bootstrap over features", rho, ci, threshold=0.0,
-        control="independent profiles", control_value=0.0, n=gammas[0].size, min_n=MIN_FEATURES, saturated=flat,
-        details=details, key="claim4_profiles")
 
 
 def _order_verdict(index, robust_accuracy, useful, robust, attack, n_boot, seed) -> Verdict:

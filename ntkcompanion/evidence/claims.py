@@ -9,8 +9,9 @@ statistic per verdict with a 95% interval and a control, and decides in three st
 
 from ntkcompanion.evidence._claims_attacks import budget_curves, claim1, claim2
 from ntkcompanion.evidence._claims_confirm import claim6
+from ntkcompanion.evidence._claims_consistency import claim4, subspace_overlap
 from ntkcompanion.evidence._claims_features import claim3, permuted_correctness
-from ntkcompanion.evidence._claims_spectrum import claim4, claim5, subspace_overlap
+from ntkcompanion.evidence._claims_spectrum import claim5
 from ntkcompanion.evidence._claims_training import claim7, lazy_epochs
 
 __all__ = ["budget_curves", "claim1", "claim2", "claim3", "claim4", "claim5", "claim6", "claim7", "lazy_epochs",

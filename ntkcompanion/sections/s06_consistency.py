@@ -31,8 +31,10 @@ PARAMETERS = [
     Param("ATTACKED", "list", "one per architecture: whether its features are attacked (robustness profile)",
           item=Param("attacked", "bool", ""), max_len=len(c.ARCHITECTURES) * 4, default=[True, True, True]),
     c.eps(),
-    c.attack_steps(default=0, low=0, meaning="PGD iterations, or 0 for FGSM (one step of size EPS)"),
+    c.attack_steps(default=10, meaning="PGD iterations of every feature attack"),
     c.attack_step_size(),
+    Param("ATTACK_CONTROL", "bool", "also attack the RBF baseline's features at the same indices: the control "
+          "of the profile verdict", default=True),
     Param("N_LEADING", "int", "leading features (largest eigenvalues) attacked exactly", low=0,
           high=c.MAX_IMAGES, default=3),
     Param("N_SAMPLED", "int", "strata of the remaining resolved features, one feature attacked from each "
