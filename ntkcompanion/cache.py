@@ -44,6 +44,7 @@ import numpy as np
 import pooch
 
 from ntkcompanion import _io
+from ntkcompanion._version import __version__
 
 __all__ = ["CacheNotice", "cache_dir", "fingerprint", "key", "path", "save", "load", "save_tree", "load_tree",
            "cached", "remove_orphans"]
@@ -113,8 +114,6 @@ def key(**spec) -> str:
     Returns:
       A 64-character hex key.
     """
-    from ntkcompanion import __version__  # the package imports this module
-
     text = json.dumps(_canonical({"spec": spec, "version": __version__}), sort_keys=True,
                       separators=(",", ":"))
     return hashlib.sha256(text.encode()).hexdigest()

@@ -28,7 +28,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkcompanion import attacks, features, labels, losses, predictor, validate
+from ntkcompanion import attacks, features, kernels, labels, losses, predictor, validate
 
 __all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "families", "robustness",
            "correctness", "sample_features", "input_gradients", "correctness_by_points", "settings", "attacker",
@@ -270,8 +270,6 @@ def attacker(task, architecture: str = "fc", depth: int = 1, **kwargs):
     One attack set-up for every coefficient matrix a section attacks (features, groups, :math:`f_t`);
     the kernel is the architecture's fast form (``kernels.kernel_fn``).
     """
-    from ntkcompanion import kernels  # here: the engine itself takes any kernel_fn
-
     return functools.partial(correctness, kernels.kernel_fn(architecture, depth), task.x_train, x=task.x_test,
                              y=task.y_test, **kwargs)
 

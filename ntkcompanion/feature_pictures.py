@@ -21,6 +21,7 @@ from typing import NamedTuple
 import numpy as np
 
 from ntkcompanion import attacks, data, decomposition, evidence, feature_attacks, kernels, losses, predictor
+from ntkcompanion.plotting import gradient_roughness
 
 __all__ = ["tasks", "Study", "study", "counts_table", "roles", "pick_images", "pictures", "gallery", "roughness",
            "candidate", "summary", "tail_k", "TOP", "BOTTOM", "CONFIRMED", "TAIL"]
@@ -243,8 +244,6 @@ def roughness(studies: dict, shown: dict):
     """Mean roughness (``plotting.gradient_roughness``) over the pictured images of each pictured feature: a
     DataFrame, one row per task, one column per role (NaN where a task has no confirmed feature)."""
     import pandas as pd
-
-    from ntkcompanion.plotting import gradient_roughness
 
     return pd.DataFrame({name: pd.Series(gradient_roughness(shown[name]["gradients"]).mean(1),
                                          index=list(roles(s))) for name, s in studies.items()}).T

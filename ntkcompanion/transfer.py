@@ -40,6 +40,7 @@ import pandas as pd
 
 from ntkcompanion import architectures, attacks, kernels, labels, lazy_training, losses, predictor, validate
 from ntkcompanion import progress as _progress
+from ntkcompanion.evidence import claims
 
 __all__ = ["METRICS", "LAZINESS", "EVALUATIONS", "TransferResult", "run", "summarize", "rbf_kernel_fn"]
 
@@ -92,8 +93,6 @@ class TransferResult:
 
     def verdicts(self, **kwargs) -> list:
         """``evidence.claims.claim2`` on this run: ``[claim2_transfer, claim2_trend]`` (kwargs passed on)."""
-        from ntkcompanion.evidence import claims
-
         c = self.correct
         return claims.claim2(list(self.widths), c["adv"], c["kernel_adv"], c["noise"], c["unrelated"],
                              laziness=self.laziness, **kwargs)

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 
 from ntkcompanion.data import _files, _npz
-from ntkcompanion.data._registry import CLASS_COUNTS, CLASS_NAMES, DATASETS, IMAGE_SHAPES, REGISTRY
+from ntkcompanion.data._registry import (CLASS_COUNTS, CLASS_NAMES, DATASETS, IMAGE_SHAPES, REGISTRY,
+                                         embedded_provenance)
 
 __all__ = ["DatasetInfo", "MissingDataError", "describe", "memory_bytes", "require_local"]
 
@@ -123,8 +124,6 @@ class DatasetInfo:
 
 
 def _embedded_counts() -> dict[str, tuple[int, ...]]:
-    from ntkcompanion.data._readers import embedded_provenance  # avoids an import cycle
-
     counts = embedded_provenance()["counts"]
     return {s: tuple(int(counts[s][str(d)]) for d in range(10)) for s in SPLITS}
 

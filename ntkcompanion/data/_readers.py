@@ -17,11 +17,10 @@ import numpy as np
 from ntkcompanion import validate
 from ntkcompanion.data import _files, _npz
 from ntkcompanion.data._describe import describe
-from ntkcompanion.data._registry import CLASS_COUNTS, DATASETS, IDX_FILES
+from ntkcompanion.data._registry import CLASS_COUNTS, DATASETS, EMBEDDED_JSON, IDX_FILES, embedded_provenance
 
 SPLITS = ("train", "test")
 EMBEDDED_NPZ = "mnist_subset.npz"
-EMBEDDED_JSON = "mnist_subset.json"
 _IDX_DTYPE_UBYTE = 0x08
 
 
@@ -81,16 +80,6 @@ def read_cifar10(archive_path, split: str) -> tuple[np.ndarray, np.ndarray]:
             images.append(data.reshape(-1, 3, 32, 32).transpose(0, 2, 3, 1))
             labels.append(np.asarray(batch[b"labels"], np.int64))
     return np.ascontiguousarray(np.concatenate(images)), np.concatenate(labels)
-
-
-def embedded_provenance() -> dict:
-    """Returns the provenance record of the embedded MNIST data (``_data/mnist_subset.json``).
-
-    It names the official source files and their SHA-256, the selection rule and seed,
-    the per-class counts, and the SHA-256 and size of ``mnist_subset.npz``.
-    """
-    text = resources.files("ntkcompanion").joinpath("_data", EMBEDDED_JSON).read_text("utf-8")
-    return json.loads(text)
 
 
 @functools.lru_cache(maxsize=1)

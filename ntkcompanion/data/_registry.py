@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import json
+from importlib import resources
 
 DATASETS = ("mnist_embedded", "mnist", "fashion_mnist", "cifar10")
 
@@ -124,3 +126,16 @@ CLASS_COUNTS = {
     "fashion_mnist": {"train": (6000,) * 10, "test": (1000,) * 10},
     "cifar10": {"train": (5000,) * 10, "test": (1000,) * 10},
 }
+
+# The provenance record shipped beside the embedded MNIST subset (``_data/``).
+EMBEDDED_JSON = "mnist_subset.json"
+
+
+def embedded_provenance() -> dict:
+    """Returns the provenance record of the embedded MNIST data (``_data/mnist_subset.json``).
+
+    It names the official source files and their SHA-256, the selection rule and seed,
+    the per-class counts, and the SHA-256 and size of ``mnist_subset.npz``.
+    """
+    text = resources.files("ntkcompanion").joinpath("_data", EMBEDDED_JSON).read_text("utf-8")
+    return json.loads(text)
