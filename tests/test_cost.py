@@ -1,10 +1,13 @@
 """The cost model: monotone in sizes, scaled by the device, finite for every section's paper profile, glued by setup."""
 
+import ast
 import math
+from pathlib import Path
 
 import pytest
 
 from ntkcompanion import cost, sections
+from ntkcompanion.cost import __main__ as cli
 
 GIB = 2**30
 SLOW = cost.Device("a slow device", 1e12, 100e9, 16e9)
@@ -30,22 +33,24 @@ def test_runtime_scales_with_the_device_peak():
     assert slow.flops == fast.flops
     work_slow, work_fast = slow.seconds - cost.OVERHEAD_S, fast.seconds - cost.OVERHEAD_S
     assert work_slow == pytest.approx(10 * work_fast)
-    assert work_slow == pytest.approx(slow.flops / (cost.EFFICIENCY * SLOW.flops))
+    assert work_slow == pytest.approx(sum(f / (cost.EFFICIENCY[k] * SLOW.flops) for k, f in slow.work.items()))
+    assert set(slow.work) <= set(cost.EFFICIENCY) and {"analytic_fc", "empirical_fc"} <= set(slow.work)
 
 
 def test_published_peaks_order_the_devices():
     assert cost.H100.flops > cost.T4.flops and cost.H100.memory > cost.T4.memory
-    est = cost.paper_estimates("03_transfer")
+    est = cost.paper_estimates("03_transfer", sections.paper_values("03_transfer"))
     assert est["h100"].seconds < est["t4"].seconds
 
 
 @pytest.mark.parametrize("section", sections.SECTIONS)
 def test_paper_estimate_is_finite_for_every_section(section):
-    est = cost.paper_estimates(section)
+    values = sections.paper_values(section)
+    est = cost.paper_estimates(section, values)
     for e in est.values():
         assert e.flops > 0 and math.isfinite(e.flops)
         assert cost.OVERHEAD_S < e.seconds < math.inf and 0 < e.peak_bytes < math.inf
-    glue = cost.paper_glue(section)
+    glue = cost.paper_glue(section, values)
     assert glue["paper_runtime_t4"].startswith("about ") and glue["paper_runtime_h100"].startswith("about ")
     assert glue["paper_peak_memory"].split()[-1] in ("MB", "GB", "TB")
 
@@ -53,18 +58,18 @@ def test_paper_estimate_is_finite_for_every_section(section):
 def test_paper_values_come_from_the_profile_block(tmp_path):
     profile = tmp_path / "paper.yaml"
     profile.write_text("01_ntk_primer:\n  N_TRAIN: 77\n  WIDTHS: [5, 6]\n")
-    p = cost.paper_values("01_ntk_primer", profile)
+    p = sections.paper_values("01_ntk_primer", profile)
     assert p.N_TRAIN == 77 and p.WIDTHS == [5, 6] and p.N_TEST == sections.defaults("01_ntk_primer")["N_TEST"]
 
 
 def test_colab_note_when_a_run_outlasts_a_session(tmp_path):
     profile = tmp_path / "paper.yaml"
     profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n")
-    assert cost.paper_glue("01_ntk_primer", profile)["paper_colab_note"] == ""
+    assert cost.paper_glue("01_ntk_primer", sections.paper_values("01_ntk_primer", profile))["paper_colab_note"] == ""
     # Myrtle-10 Gram matrices of 11,000 x 10,000 28x28 images: days of work on a T4.
     profile.write_text("01_ntk_primer:\n  N_TRAIN: 10000\n  N_TEST: 1000\n  ARCHITECTURES: [myrtle]\n"
                        "  DEPTH: 10\n  BATCH_SIZE: 4\n  CLASSES: []\n")
-    glue = cost.paper_glue("01_ntk_primer", profile)
+    glue = cost.paper_glue("01_ntk_primer", sections.paper_values("01_ntk_primer", profile))
     assert "longer than a Colab session" in glue["paper_colab_note"]
     assert "days" in glue["paper_runtime_t4"]
 
@@ -86,7 +91,7 @@ def test_setup_prints_the_run_estimate_and_glues_the_paper_names(monkeypatch, ca
     out = capsys.readouterr().out
     assert "Cost model: this run needs about" in out and "estimated runtime on" in out
     assert set(glued) == {"paper_runtime_t4", "paper_runtime_h100", "paper_peak_memory", "paper_colab_note"}
-    assert glued == cost.paper_glue("01_ntk_primer")
+    assert glued == cost.paper_glue("01_ntk_primer", sections.paper_values("01_ntk_primer"))
     glued.clear()
     sections.setup("01_ntk_primer", p.as_dict() | {"OUTPUT_DIR": str(tmp_path)}, display=False, glue=False)
     assert glued == {}
@@ -97,20 +102,45 @@ def test_current_device_on_cpu_scales_with_cores(monkeypatch):
 
     if jax.default_backend() != "cpu":
         pytest.skip("the CPU rule applies on a CPU backend")
-    monkeypatch.setattr(cost.os, "cpu_count", lambda: 4)
+    monkeypatch.setattr(cost._devices.os, "cpu_count", lambda: 4)
     assert cost.current_device().flops == pytest.approx(2 * cost.CPU_MATMUL_FLOPS)
 
 
 def test_paper_table_has_one_row_per_section_from_the_profile(tmp_path):
-    rows = cost.paper_table().splitlines()
-    assert rows[0].startswith("| section | Colab T4 | H100-class GPU | peak memory |")
+    rows = cli.paper_table().splitlines()
+    assert rows[0].startswith("| section | Colab T4 | H100-class GPU | peak host memory | peak device memory |")
     body = rows[2:]
     assert [r.split("|")[1].strip(" `") for r in body] == list(sections.SECTIONS)
     for row in body:
-        t4, h100, memory = (cell.strip() for cell in row.split("|")[2:5])
+        t4, h100, host, device = (cell.strip() for cell in row.split("|")[2:6])
         assert t4.split()[-1] in ("s", "min", "h", "days") and h100.split()[-1] in ("s", "min", "h", "days")
-        assert memory.split()[-1] in ("MB", "GB", "TB")
+        assert host.split()[-1] in ("MB", "GB", "TB") and device.split()[-1] in ("MB", "GB", "TB")
     profile = tmp_path / "paper.yaml"
     profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n  N_TEST: 40\n  WIDTHS: [8]\n  N_KERNEL: 8\n")
-    small = cost.paper_table(profile).splitlines()[2]
+    small = cli.paper_table(profile).splitlines()[2]
     assert small.startswith("| `01_ntk_primer` |") and small != body[0]
+
+
+def test_the_cost_package_imports_no_section_and_nothing_inside_functions():
+    """One home, no circle: ``ntkcompanion.cost`` (but its command line) never imports ``sections`` or ``record``,
+    and none of its modules imports inside a function."""
+    package = Path(cost.__file__).parent
+    for path in package.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        top = set(tree.body)
+        for node in ast.walk(tree):
+            if isinstance(node, (ast.Import, ast.ImportFrom)):
+                assert node in top, f"{path.name}:{node.lineno} imports inside a function"
+                names = [node.module or ""] if isinstance(node, ast.ImportFrom) else [a.name for a in node.names]
+                names += [f"{node.module}.{a.name}" for a in node.names] if isinstance(node, ast.ImportFrom) else []
+                if path.name != "__main__.py":
+                    assert not any(n.startswith(("ntkcompanion.sections", "ntkcompanion.record")) for n in names), \
+                        f"{path.name}:{node.lineno} imports {names}"
+
+
+def test_every_section_has_a_cost_model_and_no_section_module_keeps_one():
+    assert list(cost.MODELS) == list(sections.SECTIONS)
+    for section in sections.SECTIONS:
+        mod = sections.module(section)
+        assert not any(hasattr(mod, name) for name in ("flops", "memory", "peak_memory_bytes")), section
+

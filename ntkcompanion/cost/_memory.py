@@ -4,7 +4,7 @@ Every estimate is in bytes of float32 (4) or float64 (8) arrays, deliberately a 
 pessimistic: it must stop a run that cannot fit, not a run that can.
 
 * Parameter count :math:`P` of the analytic nets (``architectures``) and the trained
-  nets (``training``): dense layers ``fan_in · fan_out + fan_out``, 3×3 convolutions
+  nets (``training_steps.network``): dense layers ``fan_in · fan_out + fan_out``, 3×3 convolutions
   ``9 · c_in · c_out + c_out``.
 * Empirical NTK of a block of :math:`b` images with :math:`o` outputs
   (``neural_tangents`` Jacobian contraction): the Jacobians of both blocks,
@@ -99,7 +99,7 @@ def _cnn_channels(width: float, depth: int):
 
 
 def trained_params(network: str, width: float, depth: int, shape, out: int) -> int:
-    """Parameters of ``training.build(network, width, depth, out)`` on ``shape`` images."""
+    """Parameters of ``training_steps.network(network, depth, width, out)`` on ``shape`` images."""
     h, w, c = shape
     if network == "mlp":
         units = max(1, round(width))
@@ -165,3 +165,40 @@ def kernel_flops(architecture: str, depth: int, shape, n1: int, n2: int) -> floa
     h, w, c = shape
     entries = {"fc": 1, "conv": h * w}.get(architecture, (h * w) ** 2)
     return float(n1) * n2 * (2 * h * w * c + _ELEMENTWISE_FLOPS * depth * entries)
+
+
+# --- kinds of work --------------------------------------------------------------------------------
+# The cost model's time is the sum over kinds of FLOPs / (efficiency of the kind × device peak)
+# (``_model.EFFICIENCY``): each kind is one kind of kernel, timed separately by the calibration.
+
+def analytic_kind(architecture: str) -> str:
+    """``"analytic_fc"``, ``"analytic_conv"`` or ``"analytic_myrtle"``: a stax Gram matrix."""
+    return f"analytic_{architecture}"
+
+
+def empirical_kind(architecture: str) -> str:
+    """``"empirical_fc"``, ``"empirical_conv"``, ``"empirical_myrtle"`` or ``"empirical_cnn"``: Jacobian contractions."""
+    return f"empirical_{architecture}"
+
+
+def attack_kind(architecture: str) -> str:
+    """``"pgd_fc"`` (the closed-form FC kernel) or ``"pgd_stax"`` (gradients through a stax kernel)."""
+    return "pgd_fc" if architecture == "fc" else "pgd_stax"
+
+
+def attack_pair_flops(architecture: str, depth: int, shape) -> float:
+    """FLOPs of one kernel entry Θ(x, x_i) and its input gradient inside an attack step.
+
+    fc: the closed-form kernel's input product forward and backward (``4 h w c``) plus a few
+    elementwise maps per layer; others: the stax kernel's work (:func:`kernel_flops`) three times.
+    """
+    if architecture == "fc":
+        h, w, c = shape
+        return 4.0 * h * w * c + 40.0 * depth
+    return 3.0 * kernel_flops(architecture, depth, shape, 1, 1)
+
+
+def add(work: dict, kind: str, flops: float) -> dict:
+    """Adds ``flops`` of ``kind`` to the ``{kind: FLOPs}`` dict ``work`` (in place; returned for chaining)."""
+    work[kind] = work.get(kind, 0.0) + float(flops)
+    return work
