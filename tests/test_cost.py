@@ -64,8 +64,11 @@ def test_paper_values_come_from_the_profile_block(tmp_path):
 
 def test_colab_note_when_a_run_outlasts_a_session(tmp_path):
     profile = tmp_path / "paper.yaml"
-    profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n")
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 2000\n")
     assert cost.paper_glue("01_ntk_primer", sections.paper_values("01_ntk_primer", profile))["paper_colab_note"] == ""
+    profile.write_text("01_ntk_primer:\n  N_TRAIN: 40\n")  # a deviation from the full set-up, stated with its size
+    note = cost.paper_glue("01_ntk_primer", sections.paper_values("01_ntk_primer", profile))["paper_colab_note"]
+    assert note.startswith("To fit a free Colab session, this profile fits the kernels on 40 training images")
     # Myrtle-10 Gram matrices of 11,000 x 10,000 28x28 images: days of work on a T4.
     profile.write_text("01_ntk_primer:\n  N_TRAIN: 10000\n  N_TEST: 1000\n  ARCHITECTURES: [myrtle]\n"
                        "  DEPTH: 10\n  BATCH_SIZE: 4\n  CLASSES: []\n")
@@ -108,11 +111,11 @@ def test_current_device_on_cpu_scales_with_cores(monkeypatch):
 
 def test_paper_table_has_one_row_per_section_from_the_profile(tmp_path):
     rows = cli.paper_table().splitlines()
-    assert rows[0].startswith("| section | Colab T4 | H100-class GPU | peak host memory | peak device memory |")
+    assert rows[0].startswith("| section | Colab T4 | sessions | H100-class GPU | peak host memory | peak device")
     body = rows[2:]
     assert [r.split("|")[1].strip(" `") for r in body] == list(sections.SECTIONS)
     for row in body:
-        t4, h100, host, device = (cell.strip() for cell in row.split("|")[2:6])
+        t4, _, h100, host, device = (cell.strip() for cell in row.split("|")[2:7])
         assert t4.split()[-1] in ("s", "min", "h", "days") and h100.split()[-1] in ("s", "min", "h", "days")
         assert host.split()[-1] in ("MB", "GB", "TB") and device.split()[-1] in ("MB", "GB", "TB")
     profile = tmp_path / "paper.yaml"
@@ -144,3 +147,35 @@ def test_every_section_has_a_cost_model_and_no_section_module_keeps_one():
         mod = sections.module(section)
         assert not any(hasattr(mod, name) for name in ("flops", "memory", "peak_memory_bytes")), section
 
+
+
+@pytest.mark.parametrize("section", sections.SECTIONS)
+def test_paper_profile_fits_a_colab_session_by_the_model(section):
+    """Issue 19's budget: ≤ 2 h on a T4 (a resumable section: per session), ≤ 10 GB host, ≤ 14 GB device."""
+    t4 = cost.paper_estimates(section, sections.paper_values(section))["t4"]
+    budget = cost.COLAB_BUDGET
+    assert t4.host_bytes <= budget.host_bytes and t4.device_bytes <= budget.device_bytes, t4
+    assert t4.seconds / cost.sessions(section, t4) <= budget.seconds, t4.runtime
+
+
+@pytest.mark.parametrize("section", sorted(cost.DEVIATIONS))
+def test_a_deviation_states_the_full_set_up_and_its_larger_estimate(section, tmp_path):
+    values = sections.paper_values(section)
+    full = dict(values._values) | cost.DEVIATIONS[section].full
+    sections.setup(section, full | {"OUTPUT_DIR": str(tmp_path)}, display=False, glue=False,
+                   available=1000 * GIB)  # the full set-up is a valid run, only too large for Colab
+    assert cost.authors_estimate(section, values).seconds > cost.paper_estimates(section, values)["t4"].seconds
+    note = cost.paper_glue(section, values)["paper_colab_note"]
+    assert note.startswith("To fit a free Colab session, this profile") and "on a T4" in note
+
+
+def test_a_resumable_run_spans_sessions_of_at_most_the_budget():
+    values = sections.paper_values("08_adversarial_training")
+    t4 = cost.paper_estimates("08_adversarial_training", values)["t4"]
+    assert cost.sessions("08_adversarial_training", t4) == math.ceil(t4.seconds / cost.COLAB_BUDGET.seconds)
+    assert cost.sessions("02_training_free_attacks", t4) == 1  # not resumable: one session whatever it takes
+
+
+def test_the_readme_table_is_the_models():
+    readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
+    assert cli.paper_table() in readme, "regenerate README's table with python -m ntkcompanion.cost --paper"

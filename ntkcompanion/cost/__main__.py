@@ -9,12 +9,12 @@ from __future__ import annotations
 import argparse
 
 from ntkcompanion import sections
-from ntkcompanion.cost import _calibrate, _model
+from ntkcompanion.cost import _calibrate, _model, _paper
 
 
 def paper_table(path=None) -> str:
     """:func:`ntkcompanion.cost.paper_table` of every section's paper profile (``params/paper.yaml`` or ``path``)."""
-    return _model.paper_table({s: sections.paper_values(s, path) for s in sections.SECTIONS})
+    return _paper.paper_table({s: sections.paper_values(s, path) for s in sections.SECTIONS})
 
 
 def main(argv=None) -> None:

@@ -111,6 +111,23 @@ def trained_params(network: str, width: float, depth: int, shape, out: int) -> i
     return total + _dense((h // 4) * (w // 4) * c_in, out)  # MaxPool after stage 0, AvgPool at the end
 
 
+def trained_forward_flops(network: str, width: float, depth: int, shape, out: int) -> float:
+    """FLOPs of one forward pass of one image through ``training_steps.network(network, depth, width, out)``.
+
+    mlp: ``2 ×`` its parameters; cnn: ``2 · 9 · c_in · c_out`` per output position of each 3×3
+    convolution (stage 0 at full resolution, the others after the 2×2 max pool), plus the readout.
+    """
+    h, w, c = shape
+    if network == "mlp":
+        return 2.0 * trained_params(network, width, depth, shape, out)
+    total, c_in = 0.0, c
+    for stage, ch in enumerate(_cnn_channels(width, depth)):
+        positions = h * w if stage == 0 else (h // 2) * (w // 2)
+        total += 2.0 * positions * 9 * (c_in * ch + ch * ch)
+        c_in = ch
+    return total + 2.0 * (h // 4) * (w // 4) * c_in * out
+
+
 def trained_activations(network: str, width: float, depth: int, shape) -> int:
     h, w, _ = shape
     if network == "mlp":
@@ -179,6 +196,11 @@ def analytic_kind(architecture: str) -> str:
 def empirical_kind(architecture: str) -> str:
     """``"empirical_fc"``, ``"empirical_conv"``, ``"empirical_myrtle"`` or ``"empirical_cnn"``: Jacobian contractions."""
     return f"empirical_{architecture}"
+
+
+def train_kind(network: str) -> str:
+    """``"train_mlp"``, ``"train_cnn"``, ``"train_fc"`` or ``"train_conv"``: SGD steps of a finite network."""
+    return f"train_{network}"
 
 
 def attack_kind(architecture: str) -> str:

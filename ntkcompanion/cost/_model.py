@@ -31,11 +31,10 @@ import jax
 
 from ntkcompanion.cost import _memory, _resources
 from ntkcompanion.cost import _s01, _s02, _s03, _s04, _s05, _s06, _s07, _s08
-from ntkcompanion.cost._devices import (COLAB_BUDGET, COLAB_HOST_MEMORY, COLAB_SESSION_S, DEVICES, T4, Device,
-                                        current_device)
+from ntkcompanion.cost._devices import Device, current_device
 
 __all__ = ["CALIBRATION", "EFFICIENCY", "MODELS", "OVERHEAD_S", "SPREAD", "Estimate", "check_resources", "derive",
-           "estimate", "format_duration", "paper_estimates", "paper_glue", "paper_table", "run_line"]
+           "estimate", "format_duration", "peak_memory_bytes", "run_line", "seconds"]
 
 #: Each section's model, by the notebook's stem.
 MODELS = {"01_ntk_primer": _s01, "02_training_free_attacks": _s02, "03_transfer": _s03,
@@ -54,7 +53,8 @@ EFFICIENCY = {
     "empirical_mlp": 0.04,
     "pgd_fc": 1.0,            # attack steps through the closed-form FC kernel (input products)
     "pgd_stax": 0.21,         # attack steps through a stax kernel (conv, myrtle)
-    "train": 0.21,            # SGD steps of the trained networks (forward, backward, attacks in training)
+    # SGD steps of the trained networks (forward, backward, attacks in training)
+    "train_fc": 0.21, "train_conv": 0.21, "train_myrtle": 0.21, "train_mlp": 0.21, "train_cnn": 0.21,
 }
 #: Lowest and highest of those ratios: the estimate's uncertainty band.
 SPREAD = (min(EFFICIENCY.values()), max(EFFICIENCY.values()))
@@ -201,54 +201,3 @@ def run_line(section: str, p) -> str:
     est = estimate(section, p, current_device())
     return (f"Cost model: this run needs about {est.flops:.2g} FLOPs and a peak of {est.memory}; "
             f"estimated runtime on {est.device.name}: {est.runtime}.")
-
-
-# --- the paper profile --------------------------------------------------------------------------
-
-def paper_estimates(section: str, values) -> dict[str, Estimate]:
-    """The :class:`Estimate` of ``values`` (a section's paper profile) on each of ``DEVICES``."""
-    return {key: estimate(section, values, device) for key, device in DEVICES.items()}
-
-
-def paper_glue(section: str, values) -> dict[str, str]:
-    """Glue values for a section's title cell, from its paper-profile ``values``.
-
-    Returns:
-      ``paper_runtime_t4``, ``paper_runtime_h100`` (``"about 25 min"``), ``paper_peak_memory``
-      (on the T4, whose memory sets the block sizes: ``"12.3 GB"``) and ``paper_colab_note``: a
-      sentence when the T4 run would outlast a Colab session or not fit its memory, else ``""``.
-    """
-    est = paper_estimates(section, values)
-    t4 = est["t4"]
-    notes = []
-    if t4.seconds > COLAB_SESSION_S:
-        notes.append(f"On a Colab T4 this is longer than a Colab session (at most about "
-                     f"{COLAB_SESSION_S // 3600} h): run it on a longer-lived GPU, or in parts.")
-    if t4.device_bytes > COLAB_BUDGET.device_bytes:
-        notes.append(f"Its device memory peak exceeds the T4's {T4.memory / 1e9:.0f} GB: use a larger GPU or "
-                     "smaller sizes.")
-    if t4.host_bytes > COLAB_HOST_MEMORY:
-        notes.append(f"Its host memory peak ({_resources.format_bytes(t4.host_bytes)}) exceeds a free Colab "
-                     f"session's {COLAB_HOST_MEMORY / 1e9:.1f} GB of RAM.")
-    return {"paper_runtime_t4": t4.runtime, "paper_runtime_h100": est["h100"].runtime,
-            "paper_peak_memory": t4.memory, "paper_colab_note": " ".join(notes)}
-
-
-def paper_table(values_by_section: dict) -> str:
-    """Every section's paper-profile estimate as a Markdown table (``python -m ntkcompanion.cost --paper``).
-
-    Args:
-      values_by_section: ``{section: validated paper-profile values}`` (``sections.paper_values``), in order.
-
-    One row per section: runtime on a Colab T4, runtime on an H100-class GPU, peak host and device
-    memory on the T4. Read each estimate as "within a factor of two" (``benchmarks/bench_cost.py``).
-    """
-    lines = ["| section | Colab T4 | H100-class GPU | peak host memory | peak device memory |",
-             "| --- | ---: | ---: | ---: | ---: |"]
-    for section, values in values_by_section.items():
-        est = paper_estimates(section, values)
-        t4 = est["t4"]
-        lines.append(f"| `{section}` | {t4.runtime.removeprefix('about ')} | "
-                     f"{est['h100'].runtime.removeprefix('about ')} | {_resources.format_bytes(t4.host_bytes)} | "
-                     f"{_resources.format_bytes(t4.device_bytes)} |")
-    return "\n".join(lines)

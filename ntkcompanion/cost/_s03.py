@@ -8,6 +8,7 @@ full-batch activations, the Gram matrices.
 from __future__ import annotations
 
 from ntkcompanion.cost import _memory as m
+from ntkcompanion.cost._s01 import forward_flops
 from ntkcompanion.cost._task import image_shape, n_outputs
 
 __all__ = ["memory", "work"]
@@ -48,7 +49,8 @@ def work(p) -> dict:
     out = {m.analytic_kind(a): m.kernel_flops(a, p["DEPTH"], shape, n + nt, n), "linalg": 3.0 * n ** 3}
     for w in p["WIDTHS"]:
         params = m.n_params(a, p["DEPTH"], w, shape, k)
-        m.add(out, "train", p["N_SEEDS"] * (6.0 * n * params * p["TRAIN_STEPS"] + 2.0 * 6 * nt * params))
+        forward = forward_flops(a, p["DEPTH"], w, shape) * k
+        m.add(out, m.train_kind(a), p["N_SEEDS"] * (3.0 * n * forward * p["TRAIN_STEPS"] + 6.0 * nt * forward))
         m.add(out, m.empirical_kind(a), p["N_SEEDS"] * (2.0 * 2 * p["N_EVAL"] * params * k
                                                        + 2.0 * p["N_EVAL"] ** 2 * params * k))
     d = shape[0] * shape[1] * shape[2]

@@ -30,12 +30,18 @@ def memory(p) -> list:
     params, acts, k = _net(p)
     rows = p["N_SNAPSHOT"] * k
     snapshots = n_snapshots(p) * len(p["MODES"]) * p["N_SEEDS"]
+    held = n_snapshots(p) * len(p["MODES"])
     net = f"the {p['NETWORK']} (width {p['WIDTH']:g}, {params:,} parameters)"
     return [
         m.Allocation("the images", m.F32 * (p["N_TRAIN"] + p["N_TEST"]) * h * w * ch, ("N_TRAIN", "N_TEST"),
                      kept=True),
-        m.Allocation(f"{snapshots} kernel snapshots of {rows} x {rows} (fewer with a larger SNAPSHOT_EVERY)",
-                     snapshots * m.F64 * rows * rows, ("N_SNAPSHOT", "EPOCHS"), kept=True, host=True),
+        # Snapshots live in the cache on disk (float32); the page reads every mode's snapshots of one seed at
+        # once, and each measure turns one or two of them into float64 matrices and eigendecomposes them.
+        m.Allocation(f"{held} kernel snapshots of {rows} x {rows} read at once (of {snapshots}; fewer with a "
+                     "larger SNAPSHOT_EVERY)", held * m.F32 * rows * rows, ("N_SNAPSHOT", "SNAPSHOT_EVERY"),
+                     kept=True, host=True),
+        m.Allocation("the float64 matrices and eigendecomposition of a snapshot", 6 * m.F64 * rows * rows,
+                     ("N_SNAPSHOT",), host=True),
         m.Allocation(f"one block of the empirical NTK of {net}", 4 * m.F32 * params +
                      m.empirical_ntk_block(params, acts, min(p["KERNEL_BATCH_SIZE"], p["N_SNAPSHOT"]), k),
                      ("KERNEL_BATCH_SIZE", "WIDTH", "DEPTH")),
@@ -48,17 +54,22 @@ def memory(p) -> list:
 def work(p) -> dict:
     """Work of the whole sweep, the linearisation at its worst (every switch epoch run, at twice the cost).
 
+    A training step costs a forward and a backward pass (``3 ×`` forward) per image, and each
+    attack step in training or evaluation as much again; the linearised network (a JVP) costs
+    twice the network. A kernel snapshot is the Jacobian of all ``k`` logits on ``N_SNAPSHOT``
+    images (``k`` backward passes per image) and its contraction ``2 (N_SNAPSHOT k)² P``.
     Everything is per seed: ``N_SEEDS`` is the factor to change when the seeds change; the
     linearised runs scale with ``len(SWITCH_EPOCHS) × len(LINEARISED_MODES)``.
     """
     params, _, k = _net(p)
+    forward = m.trained_forward_flops(p["NETWORK"], p["WIDTH"], p["DEPTH"], image_shape(p), k)
     attack = {"standard": 0, "fgsm": 1, "pgd": p["ATTACK_STEPS"]}
-    per_epoch = {mode: 6.0 * p["N_TRAIN"] * params * (1 + attack[mode]) for mode in attack}
-    evaluation = 6.0 * p["N_TEST"] * params * (1 + p["EVAL_ATTACK_STEPS"])
+    per_epoch = {mode: 3.0 * forward * p["N_TRAIN"] * (1 + attack[mode]) for mode in attack}
+    evaluation = 3.0 * forward * p["N_TEST"] * (1 + p["EVAL_ATTACK_STEPS"])
     evaluations = len(set(p["SWITCH_EPOCHS"]) | {0, p["EPOCHS"]})
-    snapshots = n_snapshots(p) * 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
+    snapshot = p["N_SNAPSHOT"] * forward * (1 + 2 * k) + 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
     train = sum(p["EPOCHS"] * per_epoch[mode] + evaluations * evaluation for mode in p["MODES"])
     train += sum(2 * (p["EPOCHS"] - e) * per_epoch[mode] + 2 * evaluation
                  for mode in p["LINEARISED_MODES"] for e in p["SWITCH_EPOCHS"])
-    return {"train": p["N_SEEDS"] * train,
-            m.empirical_kind(p["NETWORK"]): p["N_SEEDS"] * len(p["MODES"]) * snapshots}
+    return {m.train_kind(p["NETWORK"]): p["N_SEEDS"] * train,
+            m.empirical_kind(p["NETWORK"]): p["N_SEEDS"] * len(p["MODES"]) * n_snapshots(p) * snapshot}
