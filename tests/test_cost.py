@@ -179,3 +179,29 @@ def test_a_resumable_run_spans_sessions_of_at_most_the_budget():
 def test_the_readme_table_is_the_models():
     readme = (Path(__file__).resolve().parents[1] / "README.md").read_text()
     assert cli.paper_table() in readme, "regenerate README's table with python -m ntkcompanion.cost --paper"
+
+
+def _benchmark(name):
+    import importlib
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    return importlib.import_module(name)
+
+
+def test_bench_cost_has_three_valid_sizes_per_section():
+    bench = _benchmark("bench_cost")
+    cases = bench.cases(sections.SECTIONS, quick=False)
+    assert [c[0] for c in cases] == [s for s in sections.SECTIONS for _ in range(3)]
+    for section, _, values in cases:
+        sections.setup(section, sections.defaults(section) | values, display=False, glue=False)
+    assert len(bench.cases(sections.SECTIONS, quick=True)) == len(sections.SECTIONS)
+
+
+def test_gpu_check_parses_its_arguments_without_running_anything():
+    check = _benchmark("gpu_check")
+    args = check.parse_args(["--sections", "01_ntk_primer", "--scale", "0.5", "--dry-run"])
+    assert args.sections == ["01_ntk_primer"] and args.scale == 0.5 and args.dry_run
+    with pytest.raises(SystemExit):
+        check.parse_args(["--scale", "0"])
+    assert set(check.GPU_SIZES) == set(sections.SECTIONS)
