@@ -23,6 +23,7 @@ from __future__ import annotations
 import dataclasses
 
 from ntkcompanion.architectures import CNN_CHANNELS, MYRTLE_LAYERS
+from ntkcompanion.kernels import JACOBIAN_BUDGET
 
 F32, F64 = 4, 8
 _ELEMENTWISE_FLOPS = 600  # per covariance entry and layer of an analytic kernel: see kernel_flops
@@ -157,6 +158,30 @@ def gram(n1: int, n2: int | None = None, *, kinds: int = 1) -> float:
 def empirical_ntk_block(params: int, acts: int, block: int, out: int = 1) -> float:
     """Bytes of one block of the empirical NTK (module docstring)."""
     return F32 * block * out * (3 * params + 2 * acts)
+
+
+def jacobians_once(params: int, n: int, out: int = 1) -> bool:
+    """``kernels.empirical_ntk`` keeps every image's Jacobian (``n × out × params`` float32) within its budget."""
+    return F32 * n * out * params <= JACOBIAN_BUDGET
+
+
+def empirical_ntk_memory(params: int, acts: int, n: int, block: int, out: int = 1) -> float:
+    """Bytes of ``kernels.empirical_ntk`` on ``n`` images in blocks of ``block``: one block's Jacobians and
+    activations, plus every image's Jacobian when they are kept (:func:`jacobians_once`)."""
+    kept = F32 * n * out * params if jacobians_once(params, n, out) else 0.0
+    return kept + empirical_ntk_block(params, acts, min(block, n), out)
+
+
+def empirical_ntk_flops(forward: float, params: int, n: int, block: int, out: int = 1) -> float:
+    """Work of ``kernels.empirical_ntk`` on ``n`` images (symmetric), ``out`` logits kept.
+
+    A Jacobian costs a forward and ``out`` backward passes per image (``(1 + 2 out) ×`` forward):
+    once per image when the Jacobians are kept, else for both blocks of every pair of blocks in
+    the upper triangle (``⌈n/b⌉ (⌈n/b⌉ + 1) b`` images); the contraction is ``2 (n·out)² P``.
+    """
+    blocks = -(-n // max(1, block))
+    images = n if jacobians_once(params, n, out) else blocks * (blocks + 1) * min(block, n)
+    return images * forward * (1 + 2 * out) + 2.0 * (n * out) ** 2 * params
 
 
 def largest_fitting_block(params: int, acts: int, limit: int, budget: float, out: int = 1) -> int:

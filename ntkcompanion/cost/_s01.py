@@ -57,7 +57,7 @@ def memory(p) -> list:
                                 ("N_TRAIN", "BATCH_SIZE")))
     out.append(m.Allocation(f"the empirical NTK of the widest network ({arch}, width {max(p['WIDTHS'])}, "
                             f"{params:,} parameters)",
-                            2 * m.F32 * params + m.empirical_ntk_block(params, acts, block),
+                            2 * m.F32 * params + m.empirical_ntk_memory(params, acts, p["N_KERNEL"], block),
                             ("WIDTHS", "DEPTH", "ARCHITECTURES")))
     out.append(m.Allocation("the eigendecomposition of the train Gram matrix", 4 * m.F64 * n * n, ("N_TRAIN",),
                             host=True))
@@ -80,21 +80,23 @@ def forward_flops(architecture: str, depth: int, width: int, shape) -> float:
     return total + 2.0 * width
 
 
-def empirical_flops(architecture: str, depth: int, width: int, shape, *, n: int, seeds: int) -> float:
-    """Work of the empirical NTK on ``n`` images, ``seeds`` times: the Jacobians (a forward and a
-    backward pass per image, ``3 ×`` forward) and their contraction ``J Jᵀ`` (``2 n² P``)."""
+def empirical_flops(architecture: str, depth: int, width: int, shape, *, n: int, seeds: int,
+                    block: int | None = None) -> float:
+    """Work of the empirical NTK on ``n`` images in blocks of ``block``, ``seeds`` times
+    (``_memory.empirical_ntk_flops``, one output)."""
     params = m.n_params(architecture, depth, width, shape)
-    return seeds * (3.0 * n * forward_flops(architecture, depth, width, shape) + 2.0 * n * n * params)
+    return seeds * m.empirical_ntk_flops(forward_flops(architecture, depth, width, shape), params, n, block or n)
 
 
 def work(p) -> dict:
     """Analytic Gram matrices, the empirical NTK at every width and seed, the solves and eigendecompositions."""
     shape = image_shape(p)
     n, nt = p["N_TRAIN"], p["N_TEST"]
+    block = getattr(p, "derived", {}).get("ntk_batch_size", min(p["BATCH_SIZE"], p["N_KERNEL"]))
     out = {"linalg": 3 * len(p["ARCHITECTURES"]) * float(n) ** 3}
     for a in p["ARCHITECTURES"]:
         m.add(out, m.analytic_kind(a), m.kernel_flops(a, p["DEPTH"], shape, n + nt, n))
         for w in p["WIDTHS"]:
-            m.add(out, m.empirical_kind(a),
-                  empirical_flops(a, p["DEPTH"], w, shape, n=p["N_KERNEL"], seeds=p["N_SEEDS"]))
+            m.add(out, m.empirical_kind(a), empirical_flops(a, p["DEPTH"], w, shape, n=p["N_KERNEL"],
+                                                            seeds=p["N_SEEDS"], block=block))
     return out

@@ -28,7 +28,7 @@ def memory(p) -> list:
         m.Allocation("one block of the analytic kernel", m.gram(n + nt, n) +
                      m.analytic_block(a, shape, p["KERNEL_BATCH_SIZE"], n + nt, n), ("N_TRAIN", "KERNEL_BATCH_SIZE")),
         m.Allocation(f"the empirical NTK of the widest network (width {width}, {params:,} parameters)",
-                     4 * m.F32 * params + m.empirical_ntk_block(params, acts, min(p["NTK_BATCH_SIZE"], p["N_EVAL"]), k),
+                     4 * m.F32 * params + m.empirical_ntk_memory(params, acts, p["N_EVAL"], p["NTK_BATCH_SIZE"], k),
                      ("NTK_BATCH_SIZE", "WIDTHS")),
         m.Allocation(f"training the widest network (width {width}) on {batch} images at once",
                      4 * m.F32 * params + 3 * m.F32 * batch * acts,
@@ -51,8 +51,9 @@ def work(p) -> dict:
         params = m.n_params(a, p["DEPTH"], w, shape, k)
         forward = forward_flops(a, p["DEPTH"], w, shape) * k
         m.add(out, m.train_kind(a), p["N_SEEDS"] * (3.0 * n * forward * p["TRAIN_STEPS"] + 6.0 * nt * forward))
-        m.add(out, m.empirical_kind(a), p["N_SEEDS"] * (2.0 * 2 * p["N_EVAL"] * params * k
-                                                       + 2.0 * p["N_EVAL"] ** 2 * params * k))
+        # The empirical NTK at initialisation and after training, on N_EVAL images.
+        m.add(out, m.empirical_kind(a), p["N_SEEDS"] * 2 * m.empirical_ntk_flops(
+            forward_flops(a, p["DEPTH"], w, shape), params, p["N_EVAL"], p["NTK_BATCH_SIZE"], k))
     d = shape[0] * shape[1] * shape[2]
     m.add(out, m.attack_kind(a), 2 * p["ATTACK_STEPS"] * nt * n * m.attack_pair_flops(a, p["DEPTH"], shape))
     m.add(out, "linalg", 3 * p["ATTACK_STEPS"] * 2.0 * nt * n * d)

@@ -42,8 +42,8 @@ def memory(p) -> list:
                      kept=True, host=True),
         m.Allocation("the float64 matrices and eigendecomposition of a snapshot", 6 * m.F64 * rows * rows,
                      ("N_SNAPSHOT",), host=True),
-        m.Allocation(f"one block of the empirical NTK of {net}", 4 * m.F32 * params +
-                     m.empirical_ntk_block(params, acts, min(p["KERNEL_BATCH_SIZE"], p["N_SNAPSHOT"]), k),
+        m.Allocation(f"the empirical NTK of {net} on the snapshot images", 4 * m.F32 * params +
+                     m.empirical_ntk_memory(params, acts, p["N_SNAPSHOT"], p["KERNEL_BATCH_SIZE"], k),
                      ("KERNEL_BATCH_SIZE", "WIDTH", "DEPTH")),
         m.Allocation(f"one training or evaluation batch of {net} (or of its linearisation)",
                      8 * m.F32 * params + 6 * m.F32 * p["BATCH_SIZE"] * acts,
@@ -56,8 +56,8 @@ def work(p) -> dict:
 
     A training step costs a forward and a backward pass (``3 ×`` forward) per image, and each
     attack step in training or evaluation as much again; the linearised network (a JVP) costs
-    twice the network. A kernel snapshot is the Jacobian of all ``k`` logits on ``N_SNAPSHOT``
-    images (``k`` backward passes per image) and its contraction ``2 (N_SNAPSHOT k)² P``.
+    twice the network. A kernel snapshot is ``kernels.empirical_ntk`` with every logit on
+    ``N_SNAPSHOT`` images (``_memory.empirical_ntk_flops``).
     Everything is per seed: ``N_SEEDS`` is the factor to change when the seeds change; the
     linearised runs scale with ``len(SWITCH_EPOCHS) × len(LINEARISED_MODES)``.
     """
@@ -67,7 +67,7 @@ def work(p) -> dict:
     per_epoch = {mode: 3.0 * forward * p["N_TRAIN"] * (1 + attack[mode]) for mode in attack}
     evaluation = 3.0 * forward * p["N_TEST"] * (1 + p["EVAL_ATTACK_STEPS"])
     evaluations = len(set(p["SWITCH_EPOCHS"]) | {0, p["EPOCHS"]})
-    snapshot = p["N_SNAPSHOT"] * forward * (1 + 2 * k) + 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
+    snapshot = m.empirical_ntk_flops(forward, params, p["N_SNAPSHOT"], p["KERNEL_BATCH_SIZE"], k)
     train = sum(p["EPOCHS"] * per_epoch[mode] + evaluations * evaluation for mode in p["MODES"])
     train += sum(2 * (p["EPOCHS"] - e) * per_epoch[mode] + 2 * evaluation
                  for mode in p["LINEARISED_MODES"] for e in p["SWITCH_EPOCHS"])
