@@ -49,10 +49,10 @@ DEVIATIONS = {
         "features", {"ATTACKED": [True, True, True]},
         "attacking the Myrtle features too, on 32×32 images"),
     "08_adversarial_training": Deviation(
-        "trains {EPOCHS} epochs on {N_TRAIN:,} images with PGD-{ATTACK_STEPS} (PGD-{EVAL_ATTACK_STEPS} to "
+        "trains {EPOCHS} epochs with PGD-{ATTACK_STEPS} (PGD-{EVAL_ATTACK_STEPS} to "
         "evaluate), switches to the linearised network at epochs {SWITCH_EPOCHS}, and takes kernel snapshots on "
         "{N_SNAPSHOT} images",
-        {"N_TRAIN": 50000, "N_TEST": 10000, "EPOCHS": 200, "ATTACK_STEPS": 20, "N_SNAPSHOT": 250,
+        {"N_TEST": 10000, "EPOCHS": 200, "ATTACK_STEPS": 20, "N_SNAPSHOT": 250,
          "TRANSIENT_EPOCHS": 5, "SWITCH_EPOCHS": [0, 5, 10, 25, 50, 100]},
         "the authors' set-up (all 50,000 images, 200 epochs, PGD-20, 2500 × 2500 kernels every epoch)"),
 }

@@ -10,7 +10,7 @@ from __future__ import annotations
 from ntkcompanion.cost import _memory as m
 from ntkcompanion.cost._task import image_shape, n_outputs
 
-__all__ = ["N_BASELINES", "memory", "work"]
+__all__ = ["N_BASELINES", "memory", "repeats", "work"]
 
 # The baseline kernels (linear, RBF, NNGP) compared with the NTKs: three more spectra.
 N_BASELINES = 3
@@ -24,6 +24,12 @@ def _shape(p):
 
 def _attacked_features(p) -> int:
     return min(p["N_TRAIN"], p["N_LEADING"] + p["N_SAMPLED"])
+
+
+def repeats(p) -> int:
+    """How many times the whole comparison runs: 1 today. If claim 4's statistics draw training-set resamples,
+    each redoes every kernel, spectrum and attack: return that parameter's value here."""
+    return 1
 
 
 def memory(p) -> list:
@@ -49,11 +55,12 @@ def work(p) -> dict:
     ``ATTACK_STEPS`` (at least one, FGSM) steps and an evaluation on every attacked feature and test point."""
     shape, n, nc, nt = _shape(p), p["N_TRAIN"], p["N_COMPARE"], p["N_TEST"]
     steps = max(1, p["ATTACK_STEPS"])
+    r = repeats(p)
     out = {}
     for a, d, attacked in zip(p["ARCHITECTURES"], p["DEPTHS"], p["ATTACKED"]):
-        m.add(out, m.analytic_kind(a), m.kernel_flops(a, d, shape, n + nc, n))
-        m.add(out, "linalg", 3.0 * n ** 3)
+        m.add(out, m.analytic_kind(a), r * m.kernel_flops(a, d, shape, n + nc, n))
+        m.add(out, "linalg", r * 3.0 * n ** 3)
         if attacked:
-            m.add(out, m.attack_kind(a), _attacked_features(p) * (steps + 1) * nt * n
+            m.add(out, m.attack_kind(a), r * _attacked_features(p) * (steps + 1) * nt * n
                   * m.attack_pair_flops(a, d, shape))
     return out
