@@ -47,7 +47,7 @@ DEVIATIONS = {
     "06_consistency": Deviation(
         "compares the Myrtle kernel's features with the others but attacks only the FC and conv kernels' "
         "features", {"ATTACKED": [True, True, True]},
-        "attacking the Myrtle features too, on 32×32 images"),
+        "attacking the Myrtle features too (on 32×32 images)"),
     "08_adversarial_training": Deviation(
         "trains {EPOCHS} epochs with PGD-{ATTACK_STEPS} (PGD-{EVAL_ATTACK_STEPS} to "
         "evaluate), switches to the linearised network at epochs {SWITCH_EPOCHS}, and takes kernel snapshots on "
@@ -104,7 +104,8 @@ def paper_glue(section: str, values) -> dict[str, str]:
     full = authors_estimate(section, values)
     if full is not None:
         deviation = DEVIATIONS[section]
-        what = deviation.what.format(**_plain(values))
+        what = deviation.what.format(**{k: ", ".join(map(str, v)) if isinstance(v, list) else v
+                                        for k, v in _plain(values).items()})
         notes.append(f"To fit a free Colab session, this profile {what}; {deviation.full_name} would "
                      f"take {full.runtime} on a T4 (peak host memory {format_bytes(full.host_bytes)}, device "
                      f"memory {format_bytes(full.device_bytes)}).")
