@@ -27,7 +27,7 @@ from ntkcompanion.cost._resources import (SKIP_ENV, InsufficientMemoryError, ava
 
 __all__ = ["CALIBRATION", "COLAB_BUDGET", "COLAB_HOST_MEMORY", "COLAB_SESSION_S", "CPU_MATMUL_FLOPS", "DEVIATIONS",
            "DEVICES", "EFFICIENCY", "H100", "MODELS", "OVERHEAD_S", "RESUMABLE", "SKIP_ENV", "SPREAD", "T4",
-           "Allocation", "Budget", "Deviation", "Device", "Estimate", "authors_estimate", "sessions", "InsufficientMemoryError", "available_memory_bytes", "check_memory",
-           "check_resources", "current_device", "derive", "estimate", "format_bytes", "format_duration",
-           "host_memory_bytes", "paper_estimates", "paper_glue", "paper_table", "peak", "peak_memory_bytes",
-           "run_line", "seconds"]
+           "Allocation", "Budget", "Deviation", "Device", "Estimate", "InsufficientMemoryError", "authors_estimate",
+           "available_memory_bytes", "check_memory", "check_resources", "current_device", "derive", "estimate",
+           "format_bytes", "format_duration", "host_memory_bytes", "paper_estimates", "paper_glue", "paper_table",
+           "peak", "peak_memory_bytes", "run_line", "seconds", "sessions"]

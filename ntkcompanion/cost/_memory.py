@@ -219,7 +219,7 @@ def analytic_kind(architecture: str) -> str:
 
 
 def empirical_kind(architecture: str) -> str:
-    """``"empirical_fc"``, ``"empirical_conv"``, ``"empirical_myrtle"`` or ``"empirical_cnn"``: Jacobian contractions."""
+    """``"empirical_fc"``, ``"empirical_conv"``, ``"empirical_myrtle"``, ``"empirical_cnn"``, ``"empirical_mlp"``."""
     return f"empirical_{architecture}"
 
 
