@@ -60,8 +60,10 @@ EFFICIENCY = {
 }
 #: Lowest and highest of those ratios: the estimate's uncertainty band.
 SPREAD = (min(EFFICIENCY.values()), max(EFFICIENCY.values()))
-#: Start-up cost of a section run (compilation, data loading), seconds.
-OVERHEAD_S = 20.0
+#: Start-up cost of a section's notebook run (kernel start, imports, compilation, figures and the report), seconds:
+#: the intercept of measured runs against the modelled work on the calibration CPU (``benchmarks/bench_cost.py``);
+#: a Colab host has two such cores, so it is taken to be the same there.
+OVERHEAD_S = 45.0
 
 
 def format_duration(seconds: float) -> str:
