@@ -62,7 +62,9 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
       device_count: accelerators to spread blocks over; ``-1`` uses all of them.
 
     Returns:
-      ``(n1, n2)`` float64 numpy array; a tuple of them, in order, if ``get`` is a tuple.
+      ``(n1, n2)`` float64 numpy array; a tuple of them, in order, if ``get`` is a tuple. With ``x2=None``
+      on one device only the upper triangle of blocks is computed (``n (n + batch_size) / 2`` pairs) and
+      mirrored: the matrix is exactly symmetric.
     """
     if isinstance(get, tuple):
         for i, g in enumerate(get):
@@ -71,7 +73,8 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
         validate.one_of("get", get, KERNELS)
     validate.positive_int("batch_size", batch_size)
     x1 = np.asarray(x1, np.float32)
-    x2 = x1 if x2 is None else np.asarray(x2, np.float32)
+    symmetric = x2 is None
+    x2 = x1 if symmetric else np.asarray(x2, np.float32)
     n1, n2 = len(x1), len(x2)
     devices = jax.local_device_count() if device_count == -1 else max(device_count, 1)
     # nt.batch needs n1 divisible by block·devices and n2 by block: pad with zeros
@@ -79,6 +82,18 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
     block = min(batch_size, -(-n1 // devices), n2)
     batched = nt.batch(kernel_fn, batch_size=block, device_count=device_count,
                        store_on_device=False)
+    kinds = get if isinstance(get, tuple) else (get,)
+    if symmetric and devices == 1 and n1 > block:
+        # K(X, X) is symmetric: one strip of rows at a time against the columns from its diagonal block
+        # on (the upper triangle), mirrored; about half the pairs of the full matrix.
+        out = [np.empty((n1, n1)) for _ in kinds]
+        for i in range(0, n1, block):
+            strip = batched(_pad_rows(x1[i:i + block], block), _pad_rows(x1[i:], block), get)
+            for o, ki in zip(out, strip if isinstance(get, tuple) else (strip,)):
+                ki = np.asarray(ki, np.float64)[:min(block, n1 - i), :n1 - i]
+                o[i:i + len(ki), i:] = ki
+                o[i:, i:i + len(ki)] = ki.T
+        return tuple(out) if isinstance(get, tuple) else out[0]
     k = batched(_pad_rows(x1, block * devices), _pad_rows(x2, block), get)
     if isinstance(get, tuple):
         return tuple(np.asarray(ki, np.float64)[:n1, :n2] for ki in k)

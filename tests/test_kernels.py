@@ -107,6 +107,16 @@ def test_empirical_ntk_with_jacobians_once_equals_neural_tangents_blockwise(trac
     np.testing.assert_allclose(once, blockwise, rtol=2e-4, atol=1e-5 * np.abs(blockwise).max())
 
 
+@pytest.mark.parametrize("get", ["ntk", ("ntk", "nngp")])
+def test_symmetric_gram_by_strips_equals_the_full_blocks(get):
+    _, _, kernel_fn = architectures.build("conv", 1)
+    strips = kernels.kernel_matrix(kernel_fn, X[:11], get=get, batch_size=4)
+    full = kernels.kernel_matrix(kernel_fn, X[:11], X[:11], get=get, batch_size=4)
+    for s, f in [(strips, full)] if get == "ntk" else list(zip(strips, full)):
+        np.testing.assert_allclose(s, f, rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(s, s.T)
+
+
 def test_bad_kernel_arguments():
     _, _, kernel_fn = architectures.build("fc", 1)
     with pytest.raises(ValueError, match="get = 'ntkk'"):

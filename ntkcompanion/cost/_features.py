@@ -29,9 +29,9 @@ def feature_memory(p, *, architecture: str, shape, n_train: int, n_test: int, ou
     ]
 
 
-def spectrum_work(*, architecture, depth, shape, n_train, n_test) -> dict:
+def spectrum_work(*, architecture, depth, shape, n_train, n_test, block=128) -> dict:
     """The analytic Gram blocks (train and test rows) and the eigendecomposition (``3 n³``)."""
-    return {m.analytic_kind(architecture): m.kernel_flops(architecture, depth, shape, n_train + n_test, n_train),
+    return {m.analytic_kind(architecture): m.gram_flops(architecture, depth, shape, n_train, n_test, block),
             "linalg": 3.0 * n_train ** 3}
 
 

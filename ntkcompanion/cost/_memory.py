@@ -195,6 +195,15 @@ def kernel_rows(architecture: str, shape, n_rows: int, n_train: int, chunk: int 
     return 4 * F32 * n_rows * min(n_train, chunk) * floats_per_pair(architecture, shape)
 
 
+def gram_flops(architecture: str, depth: int, shape, n_train: int, n_test: int = 0, block: int = 128) -> float:
+    """Work of a train Gram matrix (symmetric: ``kernels.kernel_matrix`` computes its upper triangle of
+    ``block``-row strips, ``n (n + block) / 2`` pairs) and of the ``n_test × n_train`` test rows."""
+    b = min(block, n_train)
+    pairs = n_train * (n_train + b) / 2 if n_train > b else n_train * n_train
+    return (kernel_flops(architecture, depth, shape, 1, 1) * pairs
+            + kernel_flops(architecture, depth, shape, n_test, n_train))
+
+
 def kernel_flops(architecture: str, depth: int, shape, n1: int, n2: int) -> float:
     """Floating-point work of an analytic Gram block ``n1 × n2`` (stax ``kernel_fn``), in matmul-equivalent FLOPs.
 

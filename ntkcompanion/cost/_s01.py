@@ -95,7 +95,7 @@ def work(p) -> dict:
     block = getattr(p, "derived", {}).get("ntk_batch_size", min(p["BATCH_SIZE"], p["N_KERNEL"]))
     out = {"linalg": 3 * len(p["ARCHITECTURES"]) * float(n) ** 3}
     for a in p["ARCHITECTURES"]:
-        m.add(out, m.analytic_kind(a), m.kernel_flops(a, p["DEPTH"], shape, n + nt, n))
+        m.add(out, m.analytic_kind(a), m.gram_flops(a, p["DEPTH"], shape, n, nt, p["BATCH_SIZE"]))
         for w in p["WIDTHS"]:
             m.add(out, m.empirical_kind(a), empirical_flops(a, p["DEPTH"], w, shape, n=p["N_KERNEL"],
                                                             seeds=p["N_SEEDS"], block=block))

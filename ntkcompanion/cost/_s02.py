@@ -64,7 +64,7 @@ def work(p) -> dict:
     for archs, n, nt, _, _ in _tasks(p):
         for a in archs:
             step = nt * n * m.attack_pair_flops(a, p["DEPTH"], shape)
-            m.add(out, m.analytic_kind(a), m.kernel_flops(a, p["DEPTH"], shape, n, n))
+            m.add(out, m.analytic_kind(a), m.gram_flops(a, p["DEPTH"], shape, n, 0, p["BATCH_SIZE"]))
             m.add(out, "linalg", n ** 3 / 3)
             m.add(out, m.attack_kind(a), step * (0.5 + budgets * (1 + p["ATTACK_STEPS"] + 1.5)))
     return out

@@ -46,7 +46,8 @@ def work(p) -> dict:
     PGD against f_t and f_inf and the RBF control."""
     shape = image_shape(p)
     n, nt, a, k = p["N_TRAIN"], p["N_TEST"], p["ARCHITECTURE"], n_outputs(p)
-    out = {m.analytic_kind(a): m.kernel_flops(a, p["DEPTH"], shape, n + nt, n), "linalg": 3.0 * n ** 3}
+    out = {m.analytic_kind(a): m.gram_flops(a, p["DEPTH"], shape, n, nt, p["KERNEL_BATCH_SIZE"]),
+           "linalg": 3.0 * n ** 3}
     for w in p["WIDTHS"]:
         params = m.n_params(a, p["DEPTH"], w, shape, k)
         forward = forward_flops(a, p["DEPTH"], w, shape) * k

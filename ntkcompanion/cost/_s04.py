@@ -38,7 +38,7 @@ def work(p) -> dict:
     n = p["N_TRAIN"]
     common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=image_shape(p), n_train=n,
                   n_test=p["N_TEST"])
-    out = spectrum_work(**common)
+    out = spectrum_work(**common, block=p["BATCH_SIZE"])
     m.add(out, "linalg", 2.0 * p["N_PERMUTATIONS"] * p["N_TEST"] * n * n * n_outputs(p))
     for kind, flops in attack_work(**common, n_models=n_attacked(p), steps=p["ATTACK_STEPS"] + 1).items():
         m.add(out, kind, flops)

@@ -27,7 +27,7 @@ def memory(p) -> list:
 def work(p) -> dict:
     common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=image_shape(p), n_train=p["N_TRAIN"],
                   n_test=p["N_TEST"])
-    out = spectrum_work(**common)
+    out = spectrum_work(**common, block=p["BATCH_SIZE"])
     for kind, flops in attack_work(**common, n_models=n_models(p), steps=p["ATTACK_STEPS"] + 1).items():
         m.add(out, kind, flops)
     return out

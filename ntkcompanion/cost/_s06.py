@@ -58,7 +58,8 @@ def work(p) -> dict:
     r = repeats(p)
     out = {}
     for a, d, attacked in zip(p["ARCHITECTURES"], p["DEPTHS"], p["ATTACKED"]):
-        m.add(out, m.analytic_kind(a), r * m.kernel_flops(a, d, shape, n + nc, n))
+        block = p["MYRTLE_BATCH_SIZE"] if a == "myrtle" else p["BATCH_SIZE"]
+        m.add(out, m.analytic_kind(a), r * m.gram_flops(a, d, shape, n, nc, block))
         m.add(out, "linalg", r * 3.0 * n ** 3)
         if attacked:
             m.add(out, m.attack_kind(a), r * _attacked_features(p) * (steps + 1) * nt * n

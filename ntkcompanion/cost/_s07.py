@@ -35,7 +35,7 @@ def work(p) -> dict:
                   n_test=p["N_TEST"])
     out = {}
     for _ in TASKS:
-        for part in (spectrum_work(**common),
+        for part in (spectrum_work(**common, block=p["BATCH_SIZE"]),
                      attack_work(**common, n_models=_attacked(p), steps=max(1, p["ATTACK_STEPS"]) + 1)):
             for kind, flops in part.items():
                 m.add(out, kind, flops)
