@@ -33,8 +33,8 @@ from ntkcompanion import architectures, validate
 from ntkcompanion import cache as _cache
 from ntkcompanion._nt import nt
 
-__all__ = ["KERNELS", "BASELINES", "kernel_fn", "fc_kernel_fn", "gram", "kernel_matrix", "empirical_ntk",
-           "average_pool", "median_bandwidth", "baseline_gram"]
+__all__ = ["KERNELS", "BASELINES", "JACOBIAN_BUDGET", "kernel_fn", "fc_kernel_fn", "gram", "kernel_matrix",
+           "empirical_ntk", "average_pool", "median_bandwidth", "baseline_gram"]
 
 KERNELS = ("ntk", "nngp")
 # Label-free kernels that are not NTKs, the controls of claim 4 (the NNGP is the third, via :func:`gram`).
@@ -62,7 +62,9 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
       device_count: accelerators to spread blocks over; ``-1`` uses all of them.
 
     Returns:
-      ``(n1, n2)`` float64 numpy array; a tuple of them, in order, if ``get`` is a tuple.
+      ``(n1, n2)`` float64 numpy array; a tuple of them, in order, if ``get`` is a tuple. With ``x2=None``
+      on one device only the upper triangle of blocks is computed (``n (n + batch_size) / 2`` pairs) and
+      mirrored: the matrix is exactly symmetric.
     """
     if isinstance(get, tuple):
         for i, g in enumerate(get):
@@ -71,7 +73,8 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
         validate.one_of("get", get, KERNELS)
     validate.positive_int("batch_size", batch_size)
     x1 = np.asarray(x1, np.float32)
-    x2 = x1 if x2 is None else np.asarray(x2, np.float32)
+    symmetric = x2 is None
+    x2 = x1 if symmetric else np.asarray(x2, np.float32)
     n1, n2 = len(x1), len(x2)
     devices = jax.local_device_count() if device_count == -1 else max(device_count, 1)
     # nt.batch needs n1 divisible by block·devices and n2 by block: pad with zeros
@@ -79,6 +82,18 @@ def kernel_matrix(kernel_fn, x1, x2=None, *, get="ntk", batch_size: int = 128,
     block = min(batch_size, -(-n1 // devices), n2)
     batched = nt.batch(kernel_fn, batch_size=block, device_count=device_count,
                        store_on_device=False)
+    kinds = get if isinstance(get, tuple) else (get,)
+    if symmetric and devices == 1 and n1 > block:
+        # K(X, X) is symmetric: one strip of rows at a time against the columns from its diagonal block
+        # on (the upper triangle), mirrored; about half the pairs of the full matrix.
+        out = [np.empty((n1, n1)) for _ in kinds]
+        for i in range(0, n1, block):
+            strip = batched(_pad_rows(x1[i:i + block], block), _pad_rows(x1[i:], block), get)
+            for o, ki in zip(out, strip if isinstance(get, tuple) else (strip,)):
+                ki = np.asarray(ki, np.float64)[:min(block, n1 - i), :n1 - i]
+                o[i:i + len(ki), i:] = ki
+                o[i:, i:i + len(ki)] = ki.T
+        return tuple(out) if isinstance(get, tuple) else out[0]
     k = batched(_pad_rows(x1, block * devices), _pad_rows(x2, block), get)
     if isinstance(get, tuple):
         return tuple(np.asarray(ki, np.float64)[:n1, :n2] for ki in k)
@@ -93,9 +108,45 @@ def _empirical_ntk_fn(apply_fn, trace_axes: tuple):
                                        implementation=nt.NtkImplementation.JACOBIAN_CONTRACTION))
 
 
+@functools.lru_cache(maxsize=32)
+def _jacobian_fn(apply_fn):
+    """Per-image Jacobians of ``apply_fn``, flattened: ``(params, (b, ...)) -> (b, k, P)`` float32, jitted once."""
+
+    def one(params, x):
+        jac = jax.jacrev(lambda p: apply_fn(p, x[None])[0])(params)  # leaves (k, *leaf shape)
+        leaves = jax.tree_util.tree_leaves(jac)
+        return jnp.concatenate([leaf.reshape(leaf.shape[0], -1) for leaf in leaves], axis=1)
+
+    return jax.jit(jax.vmap(one, in_axes=(None, 0)))
+
+
+@functools.partial(jax.jit, static_argnames="trace")
+def _contract(j1, j2, trace: bool):
+    """:math:`J_1 J_2^\top` of ``(b1, k, P)`` and ``(b2, k, P)``: ``(b1, b2)`` averaged over the logits, or
+    ``(b1, b2, k, k)``."""
+    if trace:
+        return jnp.einsum("aip,bip->ab", j1, j2) / j1.shape[1]
+    return jnp.einsum("aip,bjp->abij", j1, j2)
+
+
+#: Bytes of Jacobians :func:`empirical_ntk` may keep at once to compute each image's Jacobian only once.
+JACOBIAN_BUDGET = 4e9
+
+
+def _n_params(params) -> int:
+    return int(sum(np.prod(leaf.shape) for leaf in jax.tree_util.tree_leaves(params)))
+
+
 def empirical_ntk(apply_fn, params, x1, x2=None, *, trace_axes=(-1,),
-                  batch_size: int = 64) -> np.ndarray:
+                  batch_size: int = 64, jacobian_budget: float = JACOBIAN_BUDGET) -> np.ndarray:
     r"""Empirical NTK :math:`J(x_1) J(x_2)^\top` of a finite network at ``params``.
+
+    When the Jacobians of every image fit in ``jacobian_budget`` bytes (``n × k × P`` float32, ``k``
+    logits, ``P`` parameters), each image's Jacobian is computed once, in blocks of ``batch_size``,
+    and the blocks are contracted pairwise: ``n k`` backward passes in all. Otherwise neural-tangents'
+    Jacobian contraction runs block by block, recomputing both blocks' Jacobians for every pair of
+    blocks (memory: two blocks). For the symmetric ``x2=None`` only the upper triangle of blocks is
+    computed, the rest mirrored.
 
     Args:
       apply_fn: ``apply_fn(params, x)`` of a stax network.
@@ -105,19 +156,51 @@ def empirical_ntk(apply_fn, params, x1, x2=None, *, trace_axes=(-1,),
       trace_axes: output axes to average over (neural-tangents' normalised trace); ``(-1,)`` for a scalar-per-pair
         kernel (matches the analytic ``kernel_fn``), ``()`` to keep every logit pair.
       batch_size: rows and columns per block.
+      jacobian_budget: bytes of Jacobians that may be kept at once (0: always block by block).
 
     Returns:
       float64 numpy array ``(n1, n2)``, or ``(n1, n2, k, k)`` with ``trace_axes=()``.
     """
     validate.positive_int("batch_size", batch_size)
-    ntk_fn = _empirical_ntk_fn(apply_fn, tuple(trace_axes))
     x1 = np.asarray(x1, np.float32)
-    x2 = x1 if x2 is None else np.asarray(x2, np.float32)
-    rows = []
-    for i in range(0, len(x1), batch_size):
-        cols = [np.asarray(ntk_fn(x1[i:i + batch_size], x2[j:j + batch_size], params))
-                for j in range(0, len(x2), batch_size)]
-        rows.append(np.concatenate(cols, axis=1))
+    symmetric = x2 is None
+    x2 = x1 if symmetric else np.asarray(x2, np.float32)
+    trace_axes = tuple(trace_axes)
+    if symmetric and trace_axes not in ((), (-1,)):
+        symmetric = False  # mirroring assumes the (n1, n2) or (n1, n2, k, k) layout
+    logits = int(np.prod(jax.eval_shape(apply_fn, params, x1[:1]).shape[1:]))
+    n_jac = len(x1) + (0 if symmetric else len(x2))
+    if trace_axes in ((), (-1,)) and 4.0 * n_jac * logits * _n_params(params) <= jacobian_budget:
+        return _empirical_ntk_once(apply_fn, params, x1, None if symmetric else x2, trace_axes == (-1,),
+                                   batch_size)
+    ntk_fn = _empirical_ntk_fn(apply_fn, trace_axes)
+    starts1, starts2 = range(0, len(x1), batch_size), range(0, len(x2), batch_size)
+    out = {}
+    for i in starts1:
+        for j in starts2:
+            if symmetric and j < i:  # the transpose of a block already computed
+                block = out[j, i]
+                out[i, j] = block.swapaxes(0, 1) if block.ndim == 2 else block.transpose(1, 0, 3, 2)
+            else:
+                out[i, j] = np.asarray(ntk_fn(x1[i:i + batch_size], x2[j:j + batch_size], params))
+    rows = [np.concatenate([out[i, j] for j in starts2], axis=1) for i in starts1]
+    return np.concatenate(rows, axis=0).astype(np.float64)
+
+
+def _empirical_ntk_once(apply_fn, params, x1, x2, trace: bool, batch_size: int) -> np.ndarray:
+    """:func:`empirical_ntk` with every image's Jacobian computed once and kept on the device."""
+    jac = _jacobian_fn(apply_fn)
+    blocks1 = [jac(params, x1[i:i + batch_size]) for i in range(0, len(x1), batch_size)]
+    blocks2 = blocks1 if x2 is None else [jac(params, x2[j:j + batch_size]) for j in range(0, len(x2), batch_size)]
+    out = {}
+    for a, j1 in enumerate(blocks1):
+        for b, j2 in enumerate(blocks2):
+            if x2 is None and b < a:
+                block = np.asarray(out[b, a])
+                out[a, b] = block.T if trace else block.transpose(1, 0, 3, 2)
+            else:
+                out[a, b] = np.asarray(_contract(j1, j2, trace))
+    rows = [np.concatenate([out[a, b] for b in range(len(blocks2))], axis=1) for a in range(len(blocks1))]
     return np.concatenate(rows, axis=0).astype(np.float64)
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import jax
 
+from ntkcompanion import cost
 from ntkcompanion._io import atomic_write_text
 
 __all__ = [
@@ -192,7 +193,5 @@ def report(p, *, metrics: dict, verdicts=(), glue: dict | None = None, output_di
 def run_glue(seconds: float) -> dict:
     """``run_runtime`` (``"41 s"``, ``"3.2 min"``) and ``run_device`` (``"this CPU (2 cores)"``): what
     the title cell says this page cost, measured by the run that built it rather than typed."""
-    from ntkcompanion import cost
-
     text = f"{seconds:.0f} s" if seconds < 90 else f"{seconds / 60:.1f} min"
     return {"run_runtime": text, "run_device": cost.current_device().name}

@@ -211,16 +211,16 @@ def test_memory_bytes_counts_the_images(tmp_path, cifar_like_npz):
 
 
 def test_the_memory_check_counts_the_dataset(tmp_path, cifar_like_npz):
-    from ntkcompanion import resources, sections
-    from ntkcompanion.sections import _common, _memory
+    from ntkcompanion import cost, sections
+    from ntkcompanion.cost import _memory, _model, _task
 
     section = "05_learned_early"  # its derived quantities do not depend on the memory available
     values = sections.defaults(section) | {"DATASET": str(cifar_like_npz), "CLASSES": [0, 1], "N_TRAIN": 20,
                                            "N_TEST": 10}
     p = sections.setup(section, values, display=False, available=2**40)
-    own, _ = _memory.peak(sections.module(section).memory(p))
-    (allocation,) = _common.dataset_memory(p)
+    own, _ = _memory.peak(_model.MODELS[section].memory(p))
+    (allocation,) = _task.dataset_memory(p)
     assert allocation.nbytes == data.memory_bytes(cifar_like_npz) and allocation.kept and allocation.host
     sections.setup(section, values, display=False, available=int(own + allocation.nbytes))
-    with pytest.raises(resources.InsufficientMemoryError):
+    with pytest.raises(cost.InsufficientMemoryError):
         sections.setup(section, values, display=False, available=int(own + allocation.nbytes) - 1)

@@ -94,6 +94,29 @@ def test_empirical_ntk_keeps_logit_axes():
     np.testing.assert_allclose(np.einsum("ijkk->ij", full) / 3, traced, rtol=1e-4)
 
 
+@pytest.mark.parametrize("trace_axes", [(), (-1,)])
+@pytest.mark.parametrize("symmetric", [True, False])
+def test_empirical_ntk_with_jacobians_once_equals_neural_tangents_blockwise(trace_axes, symmetric):
+    init_fn, apply_fn, _ = architectures.build("cnn", 2, width=0.25, out_dim=3)
+    _, params = init_fn(jax.random.PRNGKey(0), X.shape)
+    x2 = None if symmetric else Z[:5]
+    once = kernels.empirical_ntk(apply_fn, params, X[:7], x2, trace_axes=trace_axes, batch_size=3)
+    blockwise = kernels.empirical_ntk(apply_fn, params, X[:7], x2, trace_axes=trace_axes, batch_size=3,
+                                      jacobian_budget=0)
+    assert once.shape == blockwise.shape == ((7, 7 if symmetric else 5) + ((3, 3) if trace_axes == () else ()))
+    np.testing.assert_allclose(once, blockwise, rtol=2e-4, atol=1e-5 * np.abs(blockwise).max())
+
+
+@pytest.mark.parametrize("get", ["ntk", ("ntk", "nngp")])
+def test_symmetric_gram_by_strips_equals_the_full_blocks(get):
+    _, _, kernel_fn = architectures.build("conv", 1)
+    strips = kernels.kernel_matrix(kernel_fn, X[:11], get=get, batch_size=4)
+    full = kernels.kernel_matrix(kernel_fn, X[:11], X[:11], get=get, batch_size=4)
+    for s, f in [(strips, full)] if get == "ntk" else list(zip(strips, full)):
+        np.testing.assert_allclose(s, f, rtol=1e-5, atol=1e-7)
+        np.testing.assert_array_equal(s, s.T)
+
+
 def test_bad_kernel_arguments():
     _, _, kernel_fn = architectures.build("fc", 1)
     with pytest.raises(ValueError, match="get = 'ntkk'"):

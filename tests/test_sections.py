@@ -15,9 +15,9 @@ import nbformat
 import numpy as np
 import pytest
 
-from ntkcompanion import parameters, resources, sections
+from ntkcompanion import cost, parameters, resources, sections
 from ntkcompanion.parameters import ParameterError
-from ntkcompanion.sections import _memory as m
+from ntkcompanion.cost import _memory as m
 
 NOTEBOOKS = Path(__file__).resolve().parents[1] / "notebooks"
 GIB = 2**30
@@ -85,7 +85,7 @@ def test_defaults_pass(section, clean_dir):
     p = sections.setup(section, defaults(section), display=False)
     assert set(p.as_dict()) == {d.name for d in sections.declarations(section) if d.shown}
     assert "OUTPUT_DIR" not in p.as_dict() and p.output_dir == defaults(section)["OUTPUT_DIR"]
-    assert sections.module(section).peak_memory_bytes(p) > 0 and sections.module(section).flops(p) > 0
+    assert cost.peak_memory_bytes(section, p) > 0 and cost.estimate(section, p).flops > 0
 
 
 def drift(section, in_notebook) -> dict:
@@ -195,7 +195,7 @@ def test_the_readme_example_fits_in_blocks():
     p = sections.setup("01_ntk_primer", values, display=False, available=24 * GIB)
     # The conv net of width 4096 has ~1.5e8 parameters: 16 images at once do not fit in half of 24 GiB.
     assert 1 <= p.ntk_batch_size < 16
-    assert sections.module("01_ntk_primer").peak_memory_bytes(p) <= 24 * GIB
+    assert cost.peak_memory_bytes("01_ntk_primer", p) <= 24 * GIB
     roomy = sections.setup("01_ntk_primer", values, display=False, available=1000 * GIB)
     assert roomy.ntk_batch_size == 16  # min(BATCH_SIZE, N_KERNEL): memory is no longer the bound
     with pytest.raises(resources.InsufficientMemoryError, match=r"^This run \(largest allocation: the empirical "

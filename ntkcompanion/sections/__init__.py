@@ -22,9 +22,9 @@ which, before any heavy work,
 
 Each section module (``s01_ntk_primer`` … ``s08_adversarial_training``) defines
 ``PARAMETERS`` (a list of :class:`~ntkcompanion.parameters.Param`), ``CHECKS``
-(cross-parameter rules), ``memory(p)`` (a list of ``_memory.Allocation``),
-``peak_memory_bytes(p)``, ``flops(p)`` and optionally ``derive(p, available)`` (quantities
-the notebook uses that follow from the parameters and the machine, such as a block size).
+(cross-parameter rules) and optionally ``derive(p, available)`` (the notebook's call options);
+its work and memory are modelled in ``ntkcompanion.cost``, which also derives the block sizes
+that follow from the machine's memory.
 """
 
 from __future__ import annotations
@@ -33,18 +33,24 @@ import html
 import importlib
 import time
 from collections.abc import Mapping
+from pathlib import Path
 
-from ntkcompanion import parameters, resources
-from ntkcompanion.sections import _common, _memory
+import yaml
+
+from ntkcompanion import cost, parameters, record
+from ntkcompanion.sections import _common
 # Every section module, so that ``import ntkcompanion`` reaches them (:func:`module` looks one up by name).
 from ntkcompanion.sections import (s01_ntk_primer, s02_training_free_attacks, s03_transfer,  # noqa: F401
                                    s04_eigen_features, s05_learned_early, s06_consistency, s07_seeing_features,
                                    s08_adversarial_training)
 
-__all__ = ["SECTIONS", "RunParameters", "declarations", "defaults", "module", "setup"]
+__all__ = ["PAPER_PROFILE", "SECTIONS", "RunParameters", "declarations", "defaults", "module", "paper_values",
+           "setup"]
 
 SECTIONS = ("01_ntk_primer", "02_training_free_attacks", "03_transfer", "04_eigen_features",
             "05_learned_early", "06_consistency", "07_seeing_features", "08_adversarial_training")
+#: The paper profile, next to the package in a source checkout.
+PAPER_PROFILE = Path(__file__).resolve().parents[2] / "params" / "paper.yaml"
 
 
 def module(section: str):
@@ -144,26 +150,6 @@ def _display(p: RunParameters) -> None:
         print(repr(p))
 
 
-def check_resources(mod, p, *, device_available=None, host_available=None) -> None:
-    """Stops if the section's peak memory exceeds what the device (and the host) have available.
-
-    Besides the section's own allocations it counts the dataset as read (``_common.dataset_memory``).
-    """
-    allocations = mod.memory(p) + _common.dataset_memory(p)
-    import jax  # only here: the checks above must not need a JAX backend
-
-    on_accelerator = jax.default_backend() != "cpu"
-    groups = [(False, device_available), (True, host_available)] if on_accelerator else [(None, host_available)]
-    for host, available in groups:
-        need, largest = _memory.peak(allocations, host=host)
-        if largest is None:
-            continue
-        if available is None:
-            available = resources.available_memory_bytes() if host is not True else resources.host_memory_bytes()
-        resources.check_memory(need, largest.knobs, what=f"This run (largest allocation: {largest.what})",
-                               available=available)
-
-
 def _in_kernel() -> bool:
     """Running inside a Jupyter kernel (where glue and rich display work)."""
     try:
@@ -174,11 +160,27 @@ def _in_kernel() -> bool:
     return shell is not None and getattr(shell, "kernel", None) is not None
 
 
+def paper_values(section: str, path: Path | None = None):
+    """The section's paper-profile parameters: its block of ``params/paper.yaml`` (or ``path``) over its defaults.
+
+    Raises:
+      FileNotFoundError: the profile is not next to the package (an installed wheel carries no profiles).
+      parameters.ParameterError: the block holds a value the section does not accept.
+    """
+    path = Path(path) if path is not None else PAPER_PROFILE
+    block = (yaml.safe_load(path.read_text()) or {}).get(section) or {}
+    mod = module(section)
+    return parameters.validate(mod.PARAMETERS, defaults(section) | block, getattr(mod, "CHECKS", ()))
+
+
 def glue_paper_estimates(section: str) -> dict:
     """Glues the paper profile's cost estimates (``cost.paper_glue``) for the section's title cell."""
-    from ntkcompanion import cost, record
-
-    values = cost.paper_glue(section)
+    try:
+        values = cost.paper_glue(section, paper_values(section))
+    except FileNotFoundError:
+        unknown = "unknown (params/paper.yaml not found)"
+        values = {"paper_runtime_t4": unknown, "paper_runtime_h100": unknown, "paper_peak_memory": unknown,
+                  "paper_colab_note": ""}
     for name, value in values.items():
         record.glue(name, value)
     return values
@@ -200,21 +202,19 @@ def setup(section: str, namespace: Mapping, *, display: bool = True, available: 
 
     Raises:
       parameters.ParameterError: an undeclared name or a value that is not allowed.
-      resources.InsufficientMemoryError: the run would not fit in memory.
+      cost.InsufficientMemoryError: the run would not fit in memory.
     """
     mod = module(section)
     parameters.check_names(mod.PARAMETERS, namespace)
     values = parameters.validate(mod.PARAMETERS, namespace, getattr(mod, "CHECKS", ()))
     if "OUTPUT_DIR" in values:
         _common.check_output_dir(values)
-    budget = resources.available_memory_bytes() if available is None else available
-    derived = mod.derive(values, budget) if hasattr(mod, "derive") else {}
+    budget = cost.available_memory_bytes() if available is None else available
+    derived = (mod.derive(values, budget) if hasattr(mod, "derive") else {}) | cost.derive(section, values, budget)
     p = RunParameters(section, values, mod.PARAMETERS, derived)
-    check_resources(mod, p, device_available=available, host_available=available)
+    cost.check_resources(section, p, device_available=available, host_available=available)
     if display:
         _display(p)
-        from ntkcompanion import cost
-
         print(cost.run_line(section, p))
     if glue if glue is not None else _in_kernel():
         glue_paper_estimates(section)

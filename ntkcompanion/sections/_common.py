@@ -13,11 +13,12 @@ from pathlib import Path
 import tempfile
 
 from ntkcompanion import architectures as _architectures
+from ntkcompanion import data
 from ntkcompanion import attacks as _attacks
 from ntkcompanion.parameters import Param, fail
 
 # Static ceilings that keep every loop and size finite whatever the memory says; the
-# memory check (``_memory``) is usually the tighter bound.
+# memory check (``ntkcompanion.cost``) is usually the tighter bound.
 MAX_IMAGES = 1_000_000
 MAX_ATTACK_STEPS = 1_000
 MAX_SEEDS = 100
@@ -32,8 +33,6 @@ NORMS = _attacks.NORMS
 
 @functools.lru_cache(maxsize=16)
 def _describe(dataset: str, stamp):
-    from ntkcompanion import data  # imported here: only a section's checks need the data layer
-
     return data.describe(dataset)
 
 
@@ -41,17 +40,6 @@ def dataset_info(dataset: str):
     """``data.describe(dataset)`` (class names, image shape, per-class counts), cached per file version."""
     stamp = os.stat(dataset).st_mtime_ns if os.path.isfile(dataset) else None
     return _describe(dataset, stamp)
-
-
-def dataset_memory(p) -> list:
-    """The dataset as the readers keep it (``data.memory_bytes``): one kept host allocation, shrunk by ``DATASET``."""
-    from ntkcompanion import data
-    from ntkcompanion.sections import _memory as m
-
-    if "DATASET" not in p:
-        return []
-    return [m.Allocation(f"the dataset {p['DATASET']!r} as read", float(data.memory_bytes(p["DATASET"])),
-                         ("DATASET",), kept=True, host=True)]
 
 
 def image_shape(p) -> tuple:
@@ -241,57 +229,6 @@ def n_outputs(p, name="CLASSES") -> int:
     """Outputs of the task's models: 1 for two classes (±1 targets), else the number of classes (one-hot)."""
     n = len(resolve_classes(p, name))
     return 1 if n == 2 else n
-
-
-def feature_memory(p, *, architecture: str, shape, n_train: int, n_test: int, outputs: int, n_models: int,
-                   chunk: int, chunk_name: str = "FEATURE_CHUNK") -> list:
-    """Allocations of the eigen-feature sections (4, 5, 7): Gram matrices, eigenvectors, batched feature attacks.
-
-    ``n_models`` models (features or predictors, columns of a coefficient matrix ``(n_train, n_models, outputs)``)
-    are attacked ``chunk`` at a time, each on ``n_test`` images.
-    """
-    from ntkcompanion.sections import _memory as m
-
-    n = n_train
-    return [
-        m.Allocation("the train and test Gram matrices and the eigenvectors", m.F64 * (2 * n * n + n_test * n),
-                     ("N_TRAIN", "N_TEST"), kept=True, host=True),
-        m.Allocation("the feature coefficients and values", m.F64 * (n + n_test) * n_models * outputs,
-                     ("N_TRAIN", "N_TEST"), kept=True, host=True),
-        m.Allocation("one block of the analytic kernel", m.gram(n + n_test, n) +
-                     m.analytic_block(architecture, shape, p["BATCH_SIZE"], n + n_test, n), ("N_TRAIN", "BATCH_SIZE")),
-        m.Allocation(f"the kernel rows of {min(chunk, n_models)} attacked models at once",
-                     m.kernel_rows(architecture, shape, min(chunk, n_models) * n_test, n) +
-                     m.F32 * n * n_models * outputs, (chunk_name, "N_TEST")),
-        m.Allocation("the eigendecomposition of the train Gram matrix", 4 * m.F64 * n * n, ("N_TRAIN",), host=True),
-    ]
-
-
-def feature_attack_flops(*, architecture, depth, shape, n_train, n_test, n_models, steps) -> float:
-    """Work of ``steps`` attack steps on each of ``n_models`` kernel models (``feature_attacks``).
-
-    For fc the attacks use the closed-form kernel (``kernels.kernel_fn``), whose rows cost one
-    input product per pair: a matmul forward and one for the input gradient, ``4 h w c`` FLOPs per
-    pair and step. Other architectures go through stax (``_memory.kernel_flops``, three times for
-    forward and backward).
-    """
-    from ntkcompanion.sections import _memory as m
-
-    if architecture == "fc":
-        h, w, c = shape
-        per_step = 4.0 * n_test * n_train * h * w * c
-    else:
-        per_step = m.kernel_flops(architecture, depth, shape, n_test, n_train) * 3
-    return float(n_models) * steps * per_step
-
-
-def feature_flops(p, *, architecture, depth, shape, n_train, n_test, n_models, steps) -> float:
-    """Rough work of the eigen-feature sections: kernels, eigendecomposition, ``steps`` attack steps per model."""
-    from ntkcompanion.sections import _memory as m
-
-    per_step = m.kernel_flops(architecture, depth, shape, n_test, n_train) * 3  # forward and backward
-    return (m.kernel_flops(architecture, depth, shape, n_train + n_test, n_train) + 3.0 * n_train ** 3
-            + n_models * steps * per_step)
 
 
 def task_checks(*, depth=("ARCHITECTURE", "DEPTH")) -> list:

@@ -1,15 +1,10 @@
 """Section 1, the NTK primer: kernel Gram matrices, empirical-vs-analytic NTK over widths, kernel regression.
 
-Largest allocations: the empirical NTK of the widest network on ``N_KERNEL`` images (its
-Jacobians hold ``block × parameters`` floats, so it is computed in blocks of
-``p.ntk_batch_size`` images, the largest block that fits), the analytic kernel blocks
-and the ``N_TRAIN × N_TRAIN`` Gram matrices.
+Its work and memory are modelled in ``ntkcompanion.cost._s01``.
 """
 
-from ntkcompanion.architectures import MYRTLE_LAYERS
 from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -37,89 +32,3 @@ CHECKS = [
     *c.task_checks(depth=("ARCHITECTURES", "DEPTH")),
     at_most("N_KERNEL", "N_TRAIN"),
 ]
-
-
-def _widest(p):
-    """``(architecture, parameter count, activations)`` of the largest network the run builds."""
-    shape = c.image_shape(p)
-    width = max(p["WIDTHS"])
-    nets = [(a, m.n_params(a, p["DEPTH"], width, shape), m.activations(a, p["DEPTH"], width, shape))
-            for a in p["ARCHITECTURES"]]
-    return max(nets, key=lambda t: t[1])
-
-
-def _kept(p) -> list:
-    shape = c.image_shape(p)
-    n, nt = p["N_TRAIN"], p["N_TEST"]
-    k = len(p["ARCHITECTURES"])
-    return [m.Allocation("the images", m.F32 * (n + nt) * shape[0] * shape[1] * shape[2], ("N_TRAIN", "N_TEST"),
-                         kept=True, host=True),
-            m.Allocation("the NTK and NNGP Gram matrices of every architecture", k * 2 * m.F64 * n * (n + nt),
-                         ("N_TRAIN", "N_TEST", "ARCHITECTURES"), kept=True, host=True)]
-
-
-def derive(p, available) -> dict:
-    """``ntk_batch_size``: images per block of the empirical NTK, the largest ≤ min(BATCH_SIZE, N_KERNEL) whose
-    Jacobians fit in half the memory left by the Gram matrices (the other half is headroom for XLA's temporaries)."""
-    limit = min(p["BATCH_SIZE"], p["N_KERNEL"])
-    if available is None:
-        return {"ntk_batch_size": limit}
-    _, params, acts = _widest(p)
-    budget = (available - sum(a.nbytes for a in _kept(p))) / 2 - 2 * m.F32 * params
-    return {"ntk_batch_size": m.largest_fitting_block(params, acts, limit, budget)}
-
-
-def memory(p) -> list:
-    shape = c.image_shape(p)
-    n, nt = p["N_TRAIN"], p["N_TEST"]
-    arch, params, acts = _widest(p)
-    block = getattr(p, "derived", {}).get("ntk_batch_size", min(p["BATCH_SIZE"], p["N_KERNEL"]))
-    out = _kept(p)
-    for a in p["ARCHITECTURES"]:
-        out.append(m.Allocation(f"the {a} kernel Gram matrices and one {p['BATCH_SIZE']}-image block",
-                                m.gram(n, n + nt, kinds=2) + m.analytic_block(a, shape, p["BATCH_SIZE"], n + nt),
-                                ("N_TRAIN", "BATCH_SIZE")))
-    out.append(m.Allocation(f"the empirical NTK of the widest network ({arch}, width {max(p['WIDTHS'])}, "
-                            f"{params:,} parameters)",
-                            2 * m.F32 * params + m.empirical_ntk_block(params, acts, block),
-                            ("WIDTHS", "DEPTH", "ARCHITECTURES")))
-    out.append(m.Allocation("the eigendecomposition of the train Gram matrix", 4 * m.F64 * n * n, ("N_TRAIN",),
-                            host=True))
-    return out
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def forward_flops(architecture: str, depth: int, width: int, shape) -> float:
-    """FLOPs of one forward pass of one image: ``2 · (spatial positions) · (weights)`` per layer."""
-    h, w, c = shape
-    if architecture == "fc":
-        return 2.0 * m.n_params("fc", depth, width, shape)
-    if architecture == "conv":
-        return 2.0 * h * w * (m.n_params("conv", depth, width, shape) - (h * w * width + 1)) + 2.0 * h * w * width
-    total, c_in = 0.0, c
-    for block, count in enumerate(MYRTLE_LAYERS.get(depth, MYRTLE_LAYERS[10])):
-        positions = (h // 2 ** block) * (w // 2 ** block)  # an AvgPool halves the resolution between blocks
-        for _ in range(count):
-            total += 2.0 * positions * 9 * c_in * width
-            c_in = width
-    return total + 2.0 * width
-
-
-def empirical_flops(architecture: str, depth: int, width: int, shape, *, n: int, seeds: int) -> float:
-    """Work of the empirical NTK on ``n`` images, ``seeds`` times: the Jacobians (a forward and a
-    backward pass per image, ``3 ×`` forward) and their contraction ``J Jᵀ`` (``2 n² P``)."""
-    params = m.n_params(architecture, depth, width, shape)
-    return seeds * (3.0 * n * forward_flops(architecture, depth, width, shape) + 2.0 * n * n * params)
-
-
-def flops(p) -> float:
-    """Analytic Gram matrices, the empirical NTK at every width, and the solves and eigendecompositions."""
-    shape = c.image_shape(p)
-    n, nt = p["N_TRAIN"], p["N_TEST"]
-    kernels = sum(m.kernel_flops(a, p["DEPTH"], shape, n + nt, n) for a in p["ARCHITECTURES"])
-    empirical = sum(empirical_flops(a, p["DEPTH"], w, shape, n=p["N_KERNEL"], seeds=p["N_SEEDS"])
-                    for a in p["ARCHITECTURES"] for w in p["WIDTHS"])
-    return kernels + empirical + 3 * len(p["ARCHITECTURES"]) * float(n) ** 3

@@ -2,15 +2,12 @@
 
 The kernel side attacks f_t, f_inf and an RBF control once; every network is then only evaluated.
 
-Largest allocations: the empirical NTK of the widest network (blocks of ``NTK_BATCH_SIZE``
-images, each holding ``NTK_BATCH_SIZE × parameters`` floats per Jacobian), the networks'
-full-batch activations, the Gram matrices.
+Its work and memory are modelled in ``ntkcompanion.cost._s03``.
 """
 
 from ntkcompanion.lazy_training import LOSSES, OPTIMISERS
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -66,47 +63,3 @@ CHECKS = [
     _check_batching,
     at_most("N_EVAL", "N_TRAIN"),
 ]
-
-
-def memory(p) -> list:
-    shape = c.image_shape(p)
-    n, nt, a, k = p["N_TRAIN"], p["N_TEST"], p["ARCHITECTURE"], c.n_outputs(p)
-    width = max(p["WIDTHS"])
-    params = m.n_params(a, p["DEPTH"], width, shape, k)
-    acts = m.activations(a, p["DEPTH"], width, shape)
-    batch = p["BATCH_SIZE"] or n
-    return [
-        m.Allocation("the images, five attacked test sets and the Gram matrices", m.F32 * (n + 6 * nt)
-                     * shape[0] * shape[1] * shape[2] + m.F64 * n * (3 * n + nt + p["N_EVAL"]), ("N_TRAIN", "N_TEST"), kept=True, host=True),
-        m.Allocation("one block of the analytic kernel", m.gram(n + nt, n) +
-                     m.analytic_block(a, shape, p["KERNEL_BATCH_SIZE"], n + nt, n), ("N_TRAIN", "KERNEL_BATCH_SIZE")),
-        m.Allocation(f"the empirical NTK of the widest network (width {width}, {params:,} parameters)",
-                     4 * m.F32 * params + m.empirical_ntk_block(params, acts, min(p["NTK_BATCH_SIZE"], p["N_EVAL"]), k),
-                     ("NTK_BATCH_SIZE", "WIDTHS")),
-        m.Allocation(f"training the widest network (width {width}) on {batch} images at once",
-                     4 * m.F32 * params + 3 * m.F32 * batch * acts,
-                     ("WIDTHS", "N_TRAIN" if batch == n else "BATCH_SIZE")),
-        m.Allocation("evaluating the widest network on the test images", 4 * m.F32 * params
-                     + 2 * m.F32 * nt * acts, ("WIDTHS", "N_TEST")),
-        m.Allocation("the kernel rows of the attacked test images", m.kernel_rows(a, shape, nt, n),
-                     ("N_TEST", "N_TRAIN")),
-    ]
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    shape = c.image_shape(p)
-    n, nt, a, k = p["N_TRAIN"], p["N_TEST"], p["ARCHITECTURE"], c.n_outputs(p)
-    total = m.kernel_flops(a, p["DEPTH"], shape, n + nt, n) + 3.0 * n ** 3
-    for w in p["WIDTHS"]:
-        params = m.n_params(a, p["DEPTH"], w, shape, k)
-        per_seed = (6.0 * n * params * p["TRAIN_STEPS"] + 2.0 * 6 * nt * params
-                    + 2.0 * 2 * p["N_EVAL"] * params * k + 2.0 * p["N_EVAL"] ** 2 * params * k)
-        total += p["N_SEEDS"] * per_seed
-    # PGD against f_t and f_inf (3 kernel passes per step) and the RBF control (cheap, one matmul).
-    d = shape[0] * shape[1] * shape[2]
-    return (total + 2 * 3 * p["ATTACK_STEPS"] * m.kernel_flops(a, p["DEPTH"], shape, nt, n)
-            + 3 * p["ATTACK_STEPS"] * 2.0 * nt * n * d)

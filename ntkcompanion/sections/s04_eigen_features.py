@@ -1,14 +1,12 @@
 """Section 4, eigen-features: usefulness and robustness of the NTK's eigen-features, one by one and in groups.
 
-Largest allocations: the ``N_TRAIN × N_TRAIN`` Gram matrix, its eigenvectors and the feature
-coefficients, and the kernel rows of ``FEATURE_CHUNK`` features attacked at once. The features
-attacked are the ``N_LEADING`` leading ones and ``N_SAMPLED`` sampled from the rest
-(``feature_attacks.sample_features``), plus the head and tail group predictors.
+The features attacked are the ``N_LEADING`` leading ones and ``N_SAMPLED`` sampled from the rest
+(``feature_attacks.sample_features``), plus the head and tail group predictors. Its work and memory
+are modelled in ``ntkcompanion.cost._s04``.
 """
 
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -60,35 +58,4 @@ CHECKS = [
 ]
 
 
-def n_attacked(p) -> int:
-    """Models attacked: the sampled features (at most all of them) and the two group predictors."""
-    return min(p["N_LEADING"] + p["N_SAMPLED"], p["N_TRAIN"]) + 2
-
-
 derive = c.feature_derive  # the notebook's call options: spectrum and attack
-
-
-def memory(p) -> list:
-    allocations = c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                                   n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=p["N_TRAIN"],
-                                   chunk=p["FEATURE_CHUNK"])
-    # The control: clean correctness of every feature of each label-permuted task (booleans), and
-    # one task's feature values at a time.
-    allocations.append(m.Allocation("the label-permutation control",
-                                    p["N_PERMUTATIONS"] * p["N_TRAIN"] * p["N_TEST"]
-                                    + m.F64 * p["N_TEST"] * p["N_TRAIN"] * c.n_outputs(p),
-                                    ("N_PERMUTATIONS", "N_TRAIN", "N_TEST"), kept=True, host=True))
-    return allocations
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    n = p["N_TRAIN"]
-    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=n,
-                  n_test=p["N_TEST"])
-    control = 2.0 * p["N_PERMUTATIONS"] * p["N_TEST"] * n * n * c.n_outputs(p)
-    return (c.feature_flops(p, **common, n_models=0, steps=0) + control
-            + c.feature_attack_flops(**common, n_models=n_attacked(p), steps=p["ATTACK_STEPS"] + 1))

@@ -1,13 +1,10 @@
 """Section 5, learned early: clean and robust accuracy of the predictor along training time, and of top-k predictors.
 
-Largest allocations: the ``N_TRAIN × N_TRAIN`` Gram matrix and its eigenvectors, and the
-kernel rows of ``FEATURE_CHUNK`` predictors attacked at once (``N_TIMES + 1`` predictors
-:math:`f_t` and ``N_K`` top-k predictors, each attacked with PGD).
+Its work and memory are modelled in ``ntkcompanion.cost._s05``.
 """
 
 from ntkcompanion.parameters import Param, at_most
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -41,26 +38,4 @@ CHECKS = [
 ]
 
 
-def n_models(p) -> int:
-    """Predictors attacked: f_t on the grid, f_∞, and the top-k predictors."""
-    return p["N_TIMES"] + 1 + p["N_K"]
-
-
 derive = c.feature_derive  # the notebook's call options: spectrum and attack
-
-
-def memory(p) -> list:
-    return c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                            n_test=p["N_TEST"], outputs=c.n_outputs(p), n_models=n_models(p),
-                            chunk=p["FEATURE_CHUNK"])
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                  n_test=p["N_TEST"])
-    return (c.feature_flops(p, **common, n_models=0, steps=0)
-            + c.feature_attack_flops(**common, n_models=n_models(p), steps=p["ATTACK_STEPS"] + 1))

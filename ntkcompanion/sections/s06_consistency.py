@@ -1,13 +1,10 @@
 """Section 6, consistency: do different architectures' kernels share their eigen-features?
 
-Largest allocations: one block of the Myrtle kernel (``MYRTLE_BATCH_SIZE`` squared pairs of
-full spatial covariances), each kernel's Gram matrices and eigenvectors, and the kernel rows of
-``FEATURE_CHUNK`` features attacked on ``POINT_CHUNK`` test points at once.
+Its work and memory are modelled in ``ntkcompanion.cost._s06``.
 """
 
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -102,46 +99,3 @@ CHECKS = [
     at_most("N_BINS", "N_TRAIN"),
     at_most("N_LEADING", "N_TRAIN"),  # the features there are; more would be clamped
 ]
-
-
-def _shape(p):
-    h, w, ch = c.image_shape(p)
-    s = p["DOWNSAMPLE"]
-    return (h // s, w // s, ch)
-
-
-def _attacked_features(p) -> int:
-    return min(p["N_TRAIN"], p["N_LEADING"] + p["N_SAMPLED"])
-
-
-def memory(p) -> list:
-    shape, n, nc, k = _shape(p), p["N_TRAIN"], p["N_COMPARE"], c.n_outputs(p)
-    kernels = len(p["ARCHITECTURES"]) + N_BASELINES
-    out = [m.Allocation("every kernel's Gram matrices, eigenvectors and feature coefficients",
-                        kernels * m.F64 * n * (3 * n + nc + n * k), ("N_TRAIN", "N_COMPARE"), kept=True, host=True)]
-    chunk = min(p["FEATURE_CHUNK"], _attacked_features(p))
-    for a, attacked in zip(p["ARCHITECTURES"], p["ATTACKED"]):
-        knob = "MYRTLE_BATCH_SIZE" if a == "myrtle" else "BATCH_SIZE"
-        out.append(m.Allocation(f"one block of the {a} kernel", m.gram(n + nc, n) +
-                                m.analytic_block(a, shape, p[knob], n + nc, n), (knob,)))
-        if attacked:
-            points = min(p["POINT_CHUNK"], p["N_TEST"])
-            out.append(m.Allocation(f"the {a} kernel rows of {chunk} attacked features on {points} test points "
-                                    "(or set its ATTACKED entry to false, or raise DOWNSAMPLE)",
-                                    m.kernel_rows(a, shape, chunk * points, n), ("FEATURE_CHUNK", "POINT_CHUNK")))
-    return out
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    shape, n, nc, nt = _shape(p), p["N_TRAIN"], p["N_COMPARE"], p["N_TEST"]
-    steps = max(1, p["ATTACK_STEPS"])
-    total = 0.0
-    for a, d, attacked in zip(p["ARCHITECTURES"], p["DEPTHS"], p["ATTACKED"]):
-        total += m.kernel_flops(a, d, shape, n + nc, n) + 3.0 * n ** 3
-        if attacked:
-            total += _attacked_features(p) * (steps + 1) * 3 * m.kernel_flops(a, d, shape, nt, n)
-    return total

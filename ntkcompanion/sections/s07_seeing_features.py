@@ -1,13 +1,10 @@
 """Section 7, seeing features: confirmed useful non-robust eigen-features pictured, on a binary and a multi-class task.
 
-Largest allocations: per task, the ``N_TRAIN × N_TRAIN`` Gram matrix, its eigenvectors and
-the feature coefficients (times the classes for the multi-class task), and the kernel rows
-of ``FEATURE_CHUNK`` features attacked at once.
+Its work and memory are modelled in ``ntkcompanion.cost._s07``.
 """
 
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS"]
 
@@ -62,26 +59,3 @@ CHECKS = [
     at_most("N_GALLERY", "N_TRAIN"),
     at_most("N_LEADING", "N_TRAIN", offset=-1),  # the head leaves a tail group of at least one feature
 ]
-
-
-def _attacked(p) -> int:
-    return min(p["N_TRAIN"], p["N_LEADING"] + p["N_SAMPLED"])
-
-
-def memory(p) -> list:
-    out = []
-    for name in ("BINARY_CLASSES", "MULTI_CLASSES"):
-        out += c.feature_memory(p, architecture=p["ARCHITECTURE"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                                n_test=p["N_TEST"], outputs=c.n_outputs(p, name), n_models=_attacked(p),
-                                chunk=p["FEATURE_CHUNK"])
-    return out
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=c.image_shape(p), n_train=p["N_TRAIN"],
-                  n_test=p["N_TEST"])
-    return 2 * c.feature_flops(p, **common, n_models=_attacked(p), steps=max(1, p["ATTACK_STEPS"]) + 1)

@@ -1,16 +1,12 @@
 """Section 8, adversarial training: kernel dynamics of practical networks under standard and adversarial training.
 
-Largest allocations: the empirical NTK snapshots (``N_SNAPSHOT × logits`` squared floats,
-one per snapshot epoch, run and seed, kept on the host), one block of the empirical NTK
-(``KERNEL_BATCH_SIZE × logits × parameters`` floats per Jacobian) and a training batch
-(the linearised network holds its parameters twice: the trained ones and the anchor).
-:func:`train_config` turns the run's parameters into the ``TrainConfig`` of every run.
+:func:`train_config` turns the run's parameters into the ``TrainConfig`` of every run. Its work and
+memory are modelled in ``ntkcompanion.cost._s08``.
 """
 
 from ntkcompanion.adversarial_training import MODES, NETWORKS, TrainConfig, switch_batches
 from ntkcompanion.parameters import Param, at_most, fail
 from ntkcompanion.sections import _common as c
-from ntkcompanion.sections import _memory as m
 
 __all__ = ["SECTION", "PARAMETERS", "CHECKS", "seeds", "train_config"]
 
@@ -137,55 +133,6 @@ CHECKS = [
     at_most("KERNEL_BATCH_SIZE", "N_SNAPSHOT"),  # a block holds at most the snapshot's images
     _check_top_k,
 ]
-
-
-def _net(p):
-    shape, k = c.image_shape(p), c.n_outputs(p)
-    return (m.trained_params(p["NETWORK"], p["WIDTH"], p["DEPTH"], shape, k),
-            m.trained_activations(p["NETWORK"], p["WIDTH"], p["DEPTH"], shape), k)
-
-
-def n_snapshots(p) -> int:
-    """Kernel snapshots per run: epoch 0, every ``SNAPSHOT_EVERY`` epochs, and the last."""
-    return len(set(range(0, p["EPOCHS"] + 1, p["SNAPSHOT_EVERY"])) | {p["EPOCHS"]})
-
-
-def memory(p) -> list:
-    h, w, ch = c.image_shape(p)
-    params, acts, k = _net(p)
-    rows = p["N_SNAPSHOT"] * k
-    snapshots = n_snapshots(p) * len(p["MODES"]) * p["N_SEEDS"]
-    net = f"the {p['NETWORK']} (width {p['WIDTH']:g}, {params:,} parameters)"
-    return [
-        m.Allocation("the images", m.F32 * (p["N_TRAIN"] + p["N_TEST"]) * h * w * ch, ("N_TRAIN", "N_TEST"),
-                     kept=True),
-        m.Allocation(f"{snapshots} kernel snapshots of {rows} x {rows} (fewer with a larger SNAPSHOT_EVERY)",
-                     snapshots * m.F64 * rows * rows, ("N_SNAPSHOT", "EPOCHS"), kept=True, host=True),
-        m.Allocation(f"one block of the empirical NTK of {net}", 4 * m.F32 * params +
-                     m.empirical_ntk_block(params, acts, min(p["KERNEL_BATCH_SIZE"], p["N_SNAPSHOT"]), k),
-                     ("KERNEL_BATCH_SIZE", "WIDTH", "DEPTH")),
-        m.Allocation(f"one training or evaluation batch of {net} (or of its linearisation)",
-                     8 * m.F32 * params + 6 * m.F32 * p["BATCH_SIZE"] * acts,
-                     ("BATCH_SIZE", "WIDTH", "DEPTH")),
-    ]
-
-
-def peak_memory_bytes(p) -> float:
-    return m.peak(memory(p))[0]
-
-
-def flops(p) -> float:
-    """Work of the whole sweep, the linearisation at its worst (every switch epoch run, at twice the cost)."""
-    params, _, k = _net(p)
-    attack = {"standard": 0, "fgsm": 1, "pgd": p["ATTACK_STEPS"]}
-    per_epoch = {mode: 6.0 * p["N_TRAIN"] * params * (1 + attack[mode]) for mode in MODES}
-    evaluation = 6.0 * p["N_TEST"] * params * (1 + p["EVAL_ATTACK_STEPS"])
-    evaluations = len(set(p["SWITCH_EPOCHS"]) | {0, p["EPOCHS"]})
-    snapshots = n_snapshots(p) * 2.0 * (p["N_SNAPSHOT"] * k) ** 2 * params
-    runs = sum(p["EPOCHS"] * per_epoch[mode] + evaluations * evaluation + snapshots for mode in p["MODES"])
-    linearised = sum(2 * (p["EPOCHS"] - e) * per_epoch[mode] + 2 * evaluation
-                     for mode in p["LINEARISED_MODES"] for e in p["SWITCH_EPOCHS"])
-    return p["N_SEEDS"] * (runs + linearised)
 
 
 def seeds(p) -> list[int]:
