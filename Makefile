@@ -38,10 +38,12 @@ test: env
 	bash scripts/provision_browser.sh
 	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" NTKCOMPANION_MATHJAX="$(MATHJAX)" $(PY) -m pytest $(PYTEST_ARGS)
 
-## make benchmark: speed measurements (ratios against baselines timed in the same run); use an idle machine
+## make benchmark: speed measurements (ratios against baselines timed in the same run, foolbox among them); use an idle machine
 benchmark: env
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_features.py
+	$(PY) benchmarks/bench_foolbox.py
 
 clean:
 	rm -rf _build results
