@@ -37,7 +37,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from ntkcompanion import labels, losses, validate
+from ntkcompanion import kernels, labels, losses, predictor, validate
 
 __all__ = ["NORMS", "fgsm", "pgd", "random_sign", "accuracy", "correct", "predicted_labels", "step_direction",
            "project"]
@@ -97,10 +97,120 @@ def _random_start(key, x, eps, norm):
     return x + radius * g / jnp.maximum(_per_example_norm(g, "l2"), _TINY)
 
 
-@functools.partial(jax.jit, static_argnames=("static", "norm", "loss", "random_start", "keep_best"))
+# Residuals the attack may keep per step instead of recomputing them (bytes); above it, the
+# predictor's own memory-bounded evaluation (chunked, rematerialised) is used.
+RESIDUAL_BUDGET = 2**30
+
+
+def _kernel_predictor(logits_fn):
+    """``(kernel_fn, get)`` when ``logits_fn`` is ``predictor.kernel_apply_fn``'s Θ(x, X)·C, else ``None``."""
+    func = getattr(logits_fn, "func", None)
+    func = getattr(func, "fun", func)  # jax's Partial wraps a functools.partial in a hashable shim
+    if (isinstance(logits_fn, jax.tree_util.Partial) and isinstance(func, functools.partial)
+            and func.func is predictor._apply):
+        return func.keywords["kernel_fn"], func.keywords["get"]
+    return None
+
+
+def _is_inner_product_kernel(kernel_fn):
+    """Whether ``kernel_fn`` is ``kernels.fc_kernel_fn``'s closed form: a function of x·x', |x|², |x'|² only."""
+    return getattr(kernel_fn, "__code__", None) is kernels.fc_kernel_fn(1).__code__
+
+
+@jax.custom_vjp
+def _permute(flat, order, inverse):
+    """``flat[:, order]``; its gradient is a gather by the inverse permutation, not XLA's slow scatter-add."""
+    return jnp.take(flat, order, axis=1)
+
+
+def _permute_fwd(flat, order, inverse):
+    return _permute(flat, order, inverse), (order, inverse)
+
+
+def _permute_bwd(residuals, g):
+    order, inverse = residuals
+    return jnp.take(g, inverse, axis=1), None, None
+
+
+_permute.defvjp(_permute_fwd, _permute_bwd)
+
+
+def _compress(z, order, inverse, n_active):
+    r"""Exact reduction of flattened inputs for an inner-product kernel: the active pixels and one coordinate
+    :math:`\|z_I\|` holding the norm of the rest, scaled by :math:`\sqrt{d'/d}` so that :math:`x \cdot x'/d`
+    (the kernel divides by its input's length) is unchanged. ``(n, ...)`` → ``(n, d')``, ``d' = n_active + 1``.
+    ``order`` lists the active pixels first, ``inverse`` is its inverse permutation."""
+    flat = _permute(z.reshape(z.shape[0], -1), order, inverse)
+    rest = jnp.sum(flat[:, n_active:] ** 2, axis=1, keepdims=True)
+    # sqrt with a zero (not NaN) gradient at 0, where the true gradient 2·z_I = 0 as well.
+    safe = jnp.where(rest > 0, rest, 1.0)
+    norm = jnp.where(rest > 0, jnp.sqrt(safe), 0.0)
+    scale = np.sqrt((n_active + 1) / flat.shape[1]).astype(z.dtype)
+    return jnp.concatenate([flat[:, :n_active], norm], axis=1) * scale
+
+
+def _plan(logits_fn, leaves, x):
+    """How the attack evaluates a kernel predictor: ``None`` (call it as given) or ``(kernel_fn, get, pixels)``.
+
+    The predictor is built to bound memory for any caller: it recomputes each chunk's elementwise
+    kernel work in the backward pass (``jax.checkpoint``). Inside the attack loop the shapes are
+    known, so when the forward residuals of all chunks fit ``RESIDUAL_BUDGET`` the attack keeps
+    them instead (for the stax kernels that recomputation is about half a step). For the closed-form
+    FC kernel, pixels that are zero in every training image contribute to ``x·X_jᵀ`` nothing, and
+    to ``|x|²`` only through their norm: the kernel rows and their input gradient are computed on
+    the active pixels (``_compress``), exactly, with a quarter fewer matmul FLOPs on MNIST.
+    """
+    found = _kernel_predictor(logits_fn)
+    if found is None:
+        return None, None
+    kernel_fn, get = found
+    x_chunks, coef_chunks = leaves
+    pixels = n_active = None
+    if _is_inner_product_kernel(kernel_fn):
+        train = np.asarray(x_chunks).reshape(-1, int(np.prod(x_chunks.shape[2:])))
+        used = np.any(train != 0, axis=0)
+        if not used.all():
+            order = np.concatenate([np.flatnonzero(used), np.flatnonzero(~used)])
+            pixels = (jnp.asarray(order), jnp.asarray(np.argsort(order)))
+            n_active = int(used.sum())
+
+    shapes = (x, x_chunks[0], coef_chunks[0])
+    per_chunk = _residual_bytes(kernel_fn, get, *(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in shapes))
+    if per_chunk * x_chunks.shape[0] > RESIDUAL_BUDGET:
+        return None, None
+    return (kernel_fn, get, n_active if pixels is not None else None), pixels
+
+
+@functools.lru_cache(maxsize=64)
+def _residual_bytes(kernel_fn, get, z, x_chunk, coef_chunk):
+    """Bytes the backward pass of one chunk's Θ(z, X_c)·C keeps from its forward pass (traced, not run)."""
+    def residuals(z, x_chunk, coef_chunk):
+        return jax.vjp(lambda z: kernel_fn(z, x_chunk, get) @ coef_chunk, z)[1]
+
+    leaves = jax.tree_util.tree_leaves(jax.eval_shape(residuals, z, x_chunk, coef_chunk))
+    return sum(leaf.size * leaf.dtype.itemsize for leaf in leaves)
+
+
+def _planned_logits(leaves, pixels, plan):
+    """Θ(z, X)·C summed over the predictor's training chunks, without rematerialisation (``_plan``)."""
+    kernel_fn, get, n_active = plan
+    x_chunks, coef_chunks = leaves
+    if n_active is not None:
+        # Training side compressed once, outside the attack loop.
+        x_chunks = jax.vmap(lambda c: _compress(c, *pixels, n_active))(x_chunks)
+
+    def logits_fn(z):
+        z = _compress(z, *pixels, n_active) if n_active is not None else z
+        # A static loop over the (few) chunks: XLA's scan would stack the residuals and copy them.
+        return sum(kernel_fn(z, x_chunks[i], get) @ coef_chunks[i] for i in range(x_chunks.shape[0]))
+
+    return logits_fn
+
+
+@functools.partial(jax.jit, static_argnames=("static", "norm", "loss", "random_start", "keep_best", "plan"))
 def _attack(leaves, x, y, key, eps, step_size, steps, low, high, *,
-            static, norm, loss, random_start, keep_best):
-    logits_fn = _join(leaves, static)
+            static, norm, loss, random_start, keep_best, plan=None, pixels=None):
+    logits_fn = _join(leaves, static) if plan is None else _planned_logits(leaves, pixels, plan)
     eps, step_size, low, high = (jnp.asarray(v, x.dtype) for v in (eps, step_size, low, high))
 
     def loss_fn(z):
@@ -194,9 +304,10 @@ def pgd(logits_fn, x, y, *, eps: float, step_size: float, steps: int, norm: str 
     x, y, loss, low, high = _check(logits_fn, x, y, eps, step_size, steps, norm, loss,
                                    random_start, key, clip)
     leaves, static = _split(logits_fn)
+    plan, pixels = _plan(logits_fn, leaves, x)
     return _attack(leaves, x, y, key if random_start else None, eps, step_size, steps, low, high,
                    static=static, norm=norm, loss=loss, random_start=bool(random_start),
-                   keep_best=bool(keep_best))
+                   keep_best=bool(keep_best), plan=plan, pixels=pixels)
 
 
 def fgsm(logits_fn, x, y, *, eps: float, norm: str = "linf", loss: str | None = None,
