@@ -26,9 +26,9 @@ install cell are tagged ``remove-cell``: they run, but the page shows the run's 
 once, as the table the notebook's setup call displays.
 
 Pinned Colab installs: each notebook is staged with the build's commit (``git rev-parse HEAD``)
-written into its Colab install cell (its ``COMMIT = None`` line), so the page's notebook installs
+written into its Colab install cell (its ``commit = None`` line), so the page's notebook installs
 exactly the code and ``params/paper.yaml`` that produced the page, checks what it installed, and
-refuses a clone folder at another commit. The source notebooks keep ``COMMIT = None``: opened from
+refuses a clone folder at another commit. The source notebooks keep ``commit = None``: opened from
 the repository, they install the default branch and print which commit that was. A build from
 a tree with uncommitted changes still pins HEAD, and says so; outside git nothing is pinned.
 """
@@ -57,7 +57,7 @@ KERNEL_ENV = {"NTKCOMPANION_PROGRESS": "0", "TQDM_DISABLE": "1"}
 PAGE_HIDDEN_TAGS = ("parameters", "injected-parameters")
 COLAB_MARKER = "google.colab"  # the Colab install cell is the one cell that tests for it
 REMOVE_CELL = "remove-cell"
-PIN_PLACEHOLDER = "COMMIT = None"  # the Colab install cell's line that the build replaces with its commit
+PIN_PLACEHOLDER = "commit = None"  # the Colab install cell's line that the build replaces with its commit
 
 
 class BuildError(RuntimeError):
@@ -197,14 +197,14 @@ def build_commit(root: Path = ROOT) -> tuple[str | None, bool]:
 
 
 def pin_install_cell(cells: list, commit: str) -> None:
-    """Writes ``commit`` into the Colab install cell's ``COMMIT = None`` line (in place)."""
+    """Writes ``commit`` into the Colab install cell's ``commit = None`` line (in place)."""
     colab = [c for c in cells if c.get("cell_type") == "code" and COLAB_MARKER in "".join(c["source"])]
     lines = "".join(colab[0]["source"]).splitlines(keepends=True) if len(colab) == 1 else []
     pins = [i for i, line in enumerate(lines) if line.rstrip("\n") == PIN_PLACEHOLDER]
     if len(pins) != 1:
         raise BuildError(f"expected one Colab install cell with one line {PIN_PLACEHOLDER!r}; found "
                          f"{len(colab)} cells and {len(pins)} such lines.")
-    lines[pins[0]] = f'COMMIT = "{commit}"' + ("\n" if lines[pins[0]].endswith("\n") else "")
+    lines[pins[0]] = f'commit = "{commit}"' + ("\n" if lines[pins[0]].endswith("\n") else "")
     colab[0]["source"] = lines
 
 

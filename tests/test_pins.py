@@ -80,7 +80,7 @@ def test_colab_install_cells_are_one_cell_but_for_the_section_key():
     assert len(cells) == 8
     generic = {source.replace(f'["{stem}"]', '["<section>"]') for stem, source in cells.items()}
     assert len(generic) == 1, "the Colab install cells differ beyond the section key"
-    assert 'yaml.safe_load(open(f"{DIR}/params/paper.yaml"))["<section>"]' in generic.pop()
+    assert 'yaml.safe_load(open(f"{clone}/params/paper.yaml"))["<section>"]' in generic.pop()
 
 
 def _build_book():
@@ -104,8 +104,8 @@ def test_staged_notebook_pins_the_builds_commit(tmp_path):
     assert source.read_text() == before
     cells = json.loads(staged.read_text())["cells"]
     colab = "".join(next(c for c in cells if "google.colab" in "".join(c["source"]))["source"])
-    assert re.findall(r"^COMMIT = (.*)$", colab, re.M) == [f'"{commit}"']
-    assert re.findall(r"^COMMIT = (.*)$", dict(colab_cells())["03_transfer.ipynb"], re.M) == ["None"]
+    assert re.findall(r"^commit = (.*)$", colab, re.M) == [f'"{commit}"']
+    assert re.findall(r"^commit = (.*)$", dict(colab_cells())["03_transfer.ipynb"], re.M) == ["None"]
     # Every other cell is staged unchanged.
     original = json.loads(before)["cells"]
     assert [c for c in cells if "google.colab" not in "".join(c["source"])] == \
@@ -117,7 +117,7 @@ def test_staging_refuses_a_notebook_without_the_placeholder(tmp_path):
     notebook = tmp_path / "x.ipynb"
     notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "source": [
         'import sys\n', 'if "google.colab" in sys.modules:\n', '    pass']}]}))
-    with pytest.raises(build_book.BuildError, match="COMMIT = None"):
+    with pytest.raises(build_book.BuildError, match="commit = None"):
         build_book.stage_notebook(notebook, tmp_path / "out.ipynb", "0" * 40)
 
 
@@ -152,7 +152,7 @@ def _run_cell(source, colab, monkeypatch, commit):
     monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
     monkeypatch.setattr(subprocess, "run", colab.run)
     monkeypatch.setattr(importlib.util, "find_spec", colab.find_spec)
-    source = source.replace("COMMIT = None", f"COMMIT = {commit!r}")
+    source = source.replace("commit = None", f"commit = {commit!r}")
     namespace = {}
     exec(source, namespace)
     return namespace
