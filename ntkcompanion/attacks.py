@@ -174,8 +174,8 @@ def _plan(logits_fn, leaves, x):
             pixels = (jnp.asarray(order), jnp.asarray(np.argsort(order)))
             n_active = int(used.sum())
 
-    shapes = (x, x_chunks[0], coef_chunks[0])
-    per_chunk = _residual_bytes(kernel_fn, get, *(jax.ShapeDtypeStruct(a.shape, a.dtype) for a in shapes))
+    per_chunk = _residual_bytes(kernel_fn, get, *(jax.ShapeDtypeStruct(a.shape[i:], a.dtype)
+                                                  for a, i in ((x, 0), (x_chunks, 1), (coef_chunks, 1))))
     if per_chunk * x_chunks.shape[0] > RESIDUAL_BUDGET:
         return None, None
     return (kernel_fn, get, n_active if pixels is not None else None), pixels
@@ -199,10 +199,13 @@ def _planned_logits(leaves, pixels, plan):
         # Training side compressed once, outside the attack loop.
         x_chunks = jax.vmap(lambda c: _compress(c, *pixels, n_active))(x_chunks)
 
+    # Split once, outside the attack loop (slicing inside it copies every step).
+    chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0])]
+
     def logits_fn(z):
         z = _compress(z, *pixels, n_active) if n_active is not None else z
         # A static loop over the (few) chunks: XLA's scan would stack the residuals and copy them.
-        return sum(kernel_fn(z, x_chunks[i], get) @ coef_chunks[i] for i in range(x_chunks.shape[0]))
+        return sum(kernel_fn(z, x_chunk, get) @ coef_chunk for x_chunk, coef_chunk in chunks)
 
     return logits_fn
 
