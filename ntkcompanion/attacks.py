@@ -16,6 +16,13 @@ per example; FGSM is one step of size :math:`\epsilon` from :math:`x`. Random st
 The loop is a ``lax.fori_loop`` inside one jit; ``eps``, ``step_size``, ``steps`` and the
 clip range are traced, so sweeping them does not recompile.
 
+A kernel predictor (``predictor.fit`` / ``predictor.kernel_apply_fn``) is evaluated the attack's
+own way when that fits in memory (``_plan``): its training chunks are split once before the loop,
+each step keeps the forward pass's residuals instead of recomputing them in the backward pass,
+and the closed-form FC kernel runs on the pixels lit in some training image. The function and its
+gradient are the predictor's (tested); only the cost differs, which is what
+``benchmarks/bench_foolbox.py`` measures against foolbox's PGD on the same predictor.
+
 Losses and label conventions: ``losses`` (``"bce"`` for ±1 labels, ``"ce"`` for one-hot,
 ``"margin"`` for both; the default follows the labels' shape).
 
@@ -32,6 +39,7 @@ Example:
 
 import functools
 import numbers
+import weakref
 
 import jax
 import jax.numpy as jnp
@@ -100,6 +108,8 @@ def _random_start(key, x, eps, norm):
 # Residuals the attack may keep per step instead of recomputing them (bytes); above it, the
 # predictor's own memory-bounded evaluation (chunked, rematerialised) is used.
 RESIDUAL_BUDGET = 2**30
+# Chunks evaluated as separate calls in the loop body; more would lengthen compilation.
+MAX_UNROLLED_CHUNKS = 8
 
 
 def _kernel_predictor(logits_fn):
@@ -150,35 +160,48 @@ def _compress(z, order, inverse, n_active):
 
 
 def _plan(logits_fn, leaves, x):
-    """How the attack evaluates a kernel predictor: ``None`` (call it as given) or ``(kernel_fn, get, pixels)``.
+    """How the attack evaluates a kernel predictor: ``(None, None)`` (call it as given), or a static plan
+    ``(kernel_fn, get, n_active)`` and the pixel permutation ``(order, inverse)`` (``None`` when not reduced).
 
     The predictor is built to bound memory for any caller: it recomputes each chunk's elementwise
     kernel work in the backward pass (``jax.checkpoint``). Inside the attack loop the shapes are
-    known, so when the forward residuals of all chunks fit ``RESIDUAL_BUDGET`` the attack keeps
-    them instead (for the stax kernels that recomputation is about half a step). For the closed-form
-    FC kernel, pixels that are zero in every training image contribute to ``x·X_jᵀ`` nothing, and
-    to ``|x|²`` only through their norm: the kernel rows and their input gradient are computed on
-    the active pixels (``_compress``), exactly, with a quarter fewer matmul FLOPs on MNIST.
+    known, so when the forward residuals of all chunks fit ``RESIDUAL_BUDGET`` (and the chunks are
+    few enough to unroll) the attack keeps them instead: for the stax kernels, whose ``arctan2`` is
+    not vectorised on CPU, that recomputation is about a third of a step. For the closed-form FC
+    kernel, pixels that are zero in every training image contribute nothing to ``x·X_jᵀ`` and only
+    their norm to ``|x|²``: the kernel rows and their input gradient are computed on the active pixels
+    (``_compress``), exactly, with a quarter fewer matmul FLOPs on MNIST.
     """
     found = _kernel_predictor(logits_fn)
-    if found is None:
+    x_chunks, coef_chunks = leaves if found is not None else (None, None)
+    if found is None or x_chunks.shape[0] > MAX_UNROLLED_CHUNKS:
         return None, None
     kernel_fn, get = found
-    x_chunks, coef_chunks = leaves
-    pixels = n_active = None
-    if _is_inner_product_kernel(kernel_fn):
-        train = np.asarray(x_chunks).reshape(-1, int(np.prod(x_chunks.shape[2:])))
-        used = np.any(train != 0, axis=0)
-        if not used.all():
-            order = np.concatenate([np.flatnonzero(used), np.flatnonzero(~used)])
-            pixels = (jnp.asarray(order), jnp.asarray(np.argsort(order)))
-            n_active = int(used.sum())
-
     per_chunk = _residual_bytes(kernel_fn, get, *(jax.ShapeDtypeStruct(a.shape[i:], a.dtype)
                                                   for a, i in ((x, 0), (x_chunks, 1), (coef_chunks, 1))))
     if per_chunk * x_chunks.shape[0] > RESIDUAL_BUDGET:
         return None, None
-    return (kernel_fn, get, n_active if pixels is not None else None), pixels
+    pixels = _active_pixels(x_chunks) if _is_inner_product_kernel(kernel_fn) else None
+    return (kernel_fn, get, None if pixels is None else pixels[2]), None if pixels is None else pixels[:2]
+
+
+_PIXELS = {}  # id(training chunks) -> (weak reference, permutation): one host pass per predictor
+
+
+def _active_pixels(x_chunks):
+    """``(order, inverse, n_active)``: the pixels lit in some training image first; ``None`` if all are."""
+    cached = _PIXELS.get(id(x_chunks))
+    if cached is not None and cached[0]() is x_chunks:
+        return cached[1]
+    used = np.any(np.asarray(x_chunks).reshape(-1, int(np.prod(x_chunks.shape[2:]))) != 0, axis=0)
+    pixels = None
+    if not used.all():
+        order = np.concatenate([np.flatnonzero(used), np.flatnonzero(~used)])
+        pixels = (jnp.asarray(order), jnp.asarray(np.argsort(order)), int(used.sum()))
+    for key in [k for k, (ref, _) in _PIXELS.items() if ref() is None]:
+        del _PIXELS[key]
+    _PIXELS[id(x_chunks)] = (weakref.ref(x_chunks), pixels)
+    return pixels
 
 
 @functools.lru_cache(maxsize=64)
