@@ -175,18 +175,19 @@ def test_the_attacks_evaluation_of_a_kernel_predictor_is_the_predictors(fast, mo
     x = jnp.asarray(x.reshape(x_test.shape))
     f = predictor.fit(kernels.kernel_fn("fc", 1, fast=fast), x_train, y_train, ridge=1e-3, chunk_size=16)
     leaves, _ = attacks._split(f)
-    plan, pixels = attacks._plan(f, leaves, x)
+    plan, pixels = attacks.kernel_plan.plan(f, leaves, x)
     assert plan is not None
     assert plan[2] == (int((~dark).sum()) if fast else None)  # the active pixels, for the closed form only
-    planned = attacks._planned_logits(leaves, pixels, plan)
+    planned = attacks.kernel_plan.planned_logits(leaves, pixels, plan)
     value_and_grad = lambda g: jax.value_and_grad(lambda z: jnp.sum(jnp.sin(g(z))))(x)  # noqa: E731
     (v_plan, g_plan), (v_own, g_own) = value_and_grad(planned), value_and_grad(f)
     np.testing.assert_allclose(planned(x), f(x), rtol=1e-4, atol=1e-5)
     np.testing.assert_allclose(v_plan, v_own, rtol=1e-4)
     np.testing.assert_allclose(g_plan, g_own, atol=1e-4 * float(jnp.abs(g_own).max()))
     assert float(jnp.abs(g_own.reshape(len(x), -1)[:2, dark]).max()) > 0  # the dark pixels do move
-    monkeypatch.setattr(attacks, "RESIDUAL_BUDGET", 0)  # over the budget: the predictor's own evaluation
-    assert attacks._plan(f, leaves, x) == (None, None)
+    # Over the budget: the predictor's own evaluation.
+    monkeypatch.setattr(attacks.kernel_plan, "RESIDUAL_BUDGET", 0)
+    assert attacks.kernel_plan.plan(f, leaves, x) == (None, None)
 
 
 def test_pgd_on_a_kernel_predictor_equals_pgd_on_it_as_an_opaque_function():
