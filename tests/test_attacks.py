@@ -263,6 +263,21 @@ def test_benchmark_quick_run():
     assert "speed-up" in out and "% of matmul" in out and "peak RSS" in out
 
 
+def test_foolbox_benchmark_quick_run():
+    """The peer-library benchmark runs and both libraries take the same steps (benchmark extra only)."""
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("foolbox")
+    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench_foolbox.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeats", "1"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "pgd" in line]
+    assert len(rows) == 4 and "foolbox / this" in out
+    assert all(float(row[7]) < 1e-3 for row in rows), out  # fraction of pixels differing from foolbox's
+
+
 # --- the noise control and the budget sweep (section 2) -------------------------------------------
 
 @suite_norms
