@@ -38,11 +38,13 @@ test: env
 	bash scripts/provision_browser.sh
 	NTKCOMPANION_TEST_DATA="$(TEST_DATA)" NTKCOMPANION_MATHJAX="$(MATHJAX)" $(PY) -m pytest $(PYTEST_ARGS)
 
-## make benchmark [QUICK=1]: speed measurements (ratios against baselines timed in the same run) and the cost
-## model against measured section runs (bench_cost.py); use an idle machine
+## make benchmark [QUICK=1]: speed measurements (ratios against baselines timed in the same run, foolbox among
+## them) and the cost model against measured section runs (bench_cost.py); use an idle machine
 benchmark: env
+	$(PY) -m pip install --quiet -e ".[bench]"
 	$(PY) benchmarks/bench_attacks.py
 	$(PY) benchmarks/bench_features.py
+	$(PY) benchmarks/bench_foolbox.py
 	$(PY) benchmarks/bench_cost.py $(if $(QUICK),--quick)
 
 clean:

@@ -16,6 +16,13 @@ per example; FGSM is one step of size :math:`\epsilon` from :math:`x`. Random st
 The loop is a ``lax.fori_loop`` inside one jit; ``eps``, ``step_size``, ``steps`` and the
 clip range are traced, so sweeping them does not recompile.
 
+A kernel predictor (``predictor.fit`` / ``predictor.kernel_apply_fn``) is evaluated the attack's
+own way when that fits in memory (``ntkcompanion._kernel_plan``): its training chunks are split
+once before the loop, each step keeps the forward pass's residuals instead of recomputing them
+in the backward pass, and the closed-form FC kernel runs on the pixels lit in some training image. The function and its
+gradient are the predictor's (tested); only the cost differs, which is what
+``benchmarks/bench_foolbox.py`` measures against foolbox's PGD on the same predictor.
+
 Losses and label conventions: ``losses`` (``"bce"`` for ±1 labels, ``"ce"`` for one-hot,
 ``"margin"`` for both; the default follows the labels' shape).
 
@@ -37,6 +44,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from ntkcompanion import _kernel_plan as kernel_plan
 from ntkcompanion import labels, losses, validate
 
 __all__ = ["NORMS", "fgsm", "pgd", "random_sign", "accuracy", "correct", "predicted_labels", "step_direction",
@@ -97,10 +105,10 @@ def _random_start(key, x, eps, norm):
     return x + radius * g / jnp.maximum(_per_example_norm(g, "l2"), _TINY)
 
 
-@functools.partial(jax.jit, static_argnames=("static", "norm", "loss", "random_start", "keep_best"))
+@functools.partial(jax.jit, static_argnames=("static", "norm", "loss", "random_start", "keep_best", "plan"))
 def _attack(leaves, x, y, key, eps, step_size, steps, low, high, *,
-            static, norm, loss, random_start, keep_best):
-    logits_fn = _join(leaves, static)
+            static, norm, loss, random_start, keep_best, plan=None, pixels=None):
+    logits_fn = _join(leaves, static) if plan is None else kernel_plan.planned_logits(leaves, pixels, plan)
     eps, step_size, low, high = (jnp.asarray(v, x.dtype) for v in (eps, step_size, low, high))
 
     def loss_fn(z):
@@ -194,9 +202,10 @@ def pgd(logits_fn, x, y, *, eps: float, step_size: float, steps: int, norm: str 
     x, y, loss, low, high = _check(logits_fn, x, y, eps, step_size, steps, norm, loss,
                                    random_start, key, clip)
     leaves, static = _split(logits_fn)
+    plan, pixels = kernel_plan.plan(logits_fn, leaves, x)
     return _attack(leaves, x, y, key if random_start else None, eps, step_size, steps, low, high,
                    static=static, norm=norm, loss=loss, random_start=bool(random_start),
-                   keep_best=bool(keep_best))
+                   keep_best=bool(keep_best), plan=plan, pixels=pixels)
 
 
 def fgsm(logits_fn, x, y, *, eps: float, norm: str = "linf", loss: str | None = None,

@@ -24,6 +24,13 @@ What the page shows: kernels run with ``KERNEL_ENV`` (no progress bars), and eac
 notebook's parameter cells (the defaults and papermill's injected values) and its Colab
 install cell are tagged ``remove-cell``: they run, but the page shows the run's parameters
 once, as the table the notebook's setup call displays.
+
+Pinned Colab installs: each notebook is staged with the build's commit (``git rev-parse HEAD``)
+written into its Colab install cell (its ``commit = None`` line), so the page's notebook installs
+exactly the code and ``params/paper.yaml`` that produced the page, checks what it installed, and
+refuses a clone folder at another commit. The source notebooks keep ``commit = None``: opened from
+the repository, they install the default branch and print which commit that was. A build from
+a tree with uncommitted changes still pins HEAD, and says so; outside git nothing is pinned.
 """
 
 import argparse
@@ -50,6 +57,7 @@ KERNEL_ENV = {"NTKCOMPANION_PROGRESS": "0", "TQDM_DISABLE": "1"}
 PAGE_HIDDEN_TAGS = ("parameters", "injected-parameters")
 COLAB_MARKER = "google.colab"  # the Colab install cell is the one cell that tests for it
 REMOVE_CELL = "remove-cell"
+PIN_PLACEHOLDER = "commit = None"  # the Colab install cell's line that the build replaces with its commit
 
 
 class BuildError(RuntimeError):
@@ -180,6 +188,43 @@ def stage(root: Path, dest: Path):
             shutil.copytree(src, dest / name)
         else:
             shutil.copy2(src, dest / name)
+
+
+def build_commit(root: Path = ROOT) -> tuple[str | None, bool]:
+    """The commit being built (``git rev-parse HEAD``) and whether tracked files differ from it; ``(None, False)``
+    outside a git checkout."""
+    def git(*args):
+        return subprocess.run(["git", "-C", str(root), *args], capture_output=True, text=True)
+
+    head = git("rev-parse", "HEAD")
+    if head.returncode != 0:
+        return None, False
+    return head.stdout.strip(), bool(git("status", "--porcelain", "--untracked-files=no").stdout.strip())
+
+
+def pin_install_cell(cells: list, commit: str) -> None:
+    """Writes ``commit`` into the Colab install cell's ``commit = None`` line (in place)."""
+    colab = [c for c in cells if c.get("cell_type") == "code" and COLAB_MARKER in "".join(c["source"])]
+    lines = "".join(colab[0]["source"]).splitlines(keepends=True) if len(colab) == 1 else []
+    pins = [i for i, line in enumerate(lines) if line.rstrip("\n") == PIN_PLACEHOLDER]
+    if len(pins) != 1:
+        raise BuildError(f"expected one Colab install cell with one line {PIN_PLACEHOLDER!r}; found "
+                         f"{len(colab)} cells and {len(pins)} such lines.")
+    lines[pins[0]] = f'commit = "{commit}"' + ("\n" if lines[pins[0]].endswith("\n") else "")
+    colab[0]["source"] = lines
+
+
+def stage_notebook(source: Path, target: Path, commit: str | None) -> Path:
+    """Copies a source notebook to ``target``, its Colab install cell pinned to ``commit`` (``None``: unpinned)."""
+    notebook = json.loads(source.read_text())
+    if commit is not None:
+        try:
+            pin_install_cell(notebook["cells"], commit)
+        except BuildError as error:
+            raise BuildError(f"{source.name}: {error}") from None
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(notebook, indent=1, ensure_ascii=False) + "\n")
+    return target
 
 
 def vendor_mathjax(mathjax: Path, stage_dir: Path):
@@ -327,10 +372,17 @@ def main(argv=None) -> int:
             prune_toc(stage_dir / "_toc.yml", set(sections))  # render only what was executed
         if args.mathjax:
             vendor_mathjax(args.mathjax, stage_dir)
-        record = {"profile": args.profile, "sections": {}}
+        commit, modified = build_commit()
+        if commit is None:
+            print("build_book: not a git checkout; the Colab install cells pin no commit.", flush=True)
+        elif modified:
+            print(f"build_book: tracked files differ from {commit}; the Colab install cells pin it all the same.",
+                  flush=True)
+        record = {"profile": args.profile, "commit": commit, "modified": modified, "sections": {}}
         for i, section in enumerate(sections, 1):
             print(f"[{i}/{len(sections)}] executing {section}.ipynb ({args.profile} profile) ...", flush=True)
-            seconds = execute(ROOT / f"{section}.ipynb", stage_dir / f"{section}.ipynb", plan[section], stage_dir)
+            staged = stage_notebook(ROOT / f"{section}.ipynb", stage_dir / f"{section}.ipynb", commit)
+            seconds = execute(staged, staged, plan[section], stage_dir)
             record["sections"][Path(section).name] = {"seconds": round(seconds, 1), "parameters": plan[section]}
             print(f"      done in {seconds:.1f} s", flush=True)
         results = stage_dir / "results"

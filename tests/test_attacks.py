@@ -160,6 +160,47 @@ def test_plain_function_models_work():
     np.testing.assert_allclose(as_lambda, as_pytree, atol=1e-6)
 
 
+@pytest.mark.parametrize("fast", [True, False])
+def test_the_attacks_evaluation_of_a_kernel_predictor_is_the_predictors(fast, monkeypatch):
+    """The attack's own plan (no rematerialisation; active pixels only for the closed form) changes the
+    cost, not the function: values and input gradients equal the predictor's, also where a test image is
+    lit on pixels that every training image leaves dark (the compressed norm coordinate)."""
+    from ntkcompanion import kernels
+
+    x_train, y_train, x_test, _ = task("binary")
+    dark = np.all(x_train.reshape(len(x_train), -1) == 0, axis=0)
+    assert dark.any() and not dark.all()
+    x = x_test.reshape(len(x_test), -1).copy()
+    x[:2, dark] = 0.5
+    x = jnp.asarray(x.reshape(x_test.shape))
+    f = predictor.fit(kernels.kernel_fn("fc", 1, fast=fast), x_train, y_train, ridge=1e-3, chunk_size=16)
+    leaves, _ = attacks._split(f)
+    plan, pixels = attacks.kernel_plan.plan(f, leaves, x)
+    assert plan is not None
+    assert plan[2] == (int((~dark).sum()) if fast else None)  # the active pixels, for the closed form only
+    planned = attacks.kernel_plan.planned_logits(leaves, pixels, plan)
+    value_and_grad = lambda g: jax.value_and_grad(lambda z: jnp.sum(jnp.sin(g(z))))(x)  # noqa: E731
+    (v_plan, g_plan), (v_own, g_own) = value_and_grad(planned), value_and_grad(f)
+    np.testing.assert_allclose(planned(x), f(x), rtol=1e-4, atol=1e-5)
+    np.testing.assert_allclose(v_plan, v_own, rtol=1e-4)
+    np.testing.assert_allclose(g_plan, g_own, atol=1e-4 * float(jnp.abs(g_own).max()))
+    assert float(jnp.abs(g_own.reshape(len(x), -1)[:2, dark]).max()) > 0  # the dark pixels do move
+    # Over the budget: the predictor's own evaluation.
+    monkeypatch.setattr(attacks.kernel_plan, "RESIDUAL_BUDGET", 0)
+    assert attacks.kernel_plan.plan(f, leaves, x) == (None, None)
+
+
+def test_pgd_on_a_kernel_predictor_equals_pgd_on_it_as_an_opaque_function():
+    from ntkcompanion import kernels
+
+    x_train, y_train, x_test, y_test = task("binary")
+    f = predictor.fit(kernels.kernel_fn("fc", 1), x_train, y_train, ridge=1e-3, chunk_size=16)
+    planned = np.asarray(attacks.pgd(f, x_test, y_test, eps=0.1, step_size=0.02, steps=10))
+    opaque = np.asarray(attacks.pgd(lambda z: f(z), x_test, y_test, eps=0.1, step_size=0.02, steps=10))
+    # Equal but for the rare pixel whose gradient is so near zero that rounding flips its sign.
+    assert np.mean(np.abs(planned - opaque) > 1e-6) < 0.01
+
+
 def test_default_loss_follows_the_labels():
     _, _, x, y = task("onehot")
     logits_fn = model("kernel", "onehot")
@@ -220,6 +261,21 @@ def test_benchmark_quick_run():
     out = subprocess.run([sys.executable, str(script), "--quick"], capture_output=True, text=True,
                          check=True).stdout
     assert "speed-up" in out and "% of matmul" in out and "peak RSS" in out
+
+
+def test_foolbox_benchmark_quick_run():
+    """The peer-library benchmark runs and both libraries take the same steps (benchmark extra only)."""
+    import pathlib
+    import subprocess
+    import sys
+
+    pytest.importorskip("foolbox")
+    script = pathlib.Path(__file__).parents[1] / "benchmarks" / "bench_foolbox.py"
+    out = subprocess.run([sys.executable, str(script), "--quick", "--repeats", "1"], capture_output=True,
+                         text=True, check=True).stdout
+    rows = [line.split("|") for line in out.splitlines() if line.startswith("| ") and "pgd" in line]
+    assert len(rows) == 4 and "foolbox / this" in out
+    assert all(float(row[7]) < 1e-3 for row in rows), out  # fraction of pixels differing from foolbox's
 
 
 # --- the noise control and the budget sweep (section 2) -------------------------------------------
