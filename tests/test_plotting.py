@@ -101,3 +101,25 @@ def test_gradient_roughness_on_planted_pictures():
     out = plotting.gradient_roughness(np.stack([flat, checker, ramp]))
     # flat: no differences; checker: |Δ| = 2 both ways over mean |g| = 1; ramp: |Δ_h| = 1, Δ_v = 0, mean |g| = 2
     np.testing.assert_allclose(out, [0.0, 2.0, 0.5 * 1 / 2.0])
+
+
+def test_transfer_vs_width_right_panel_draws_the_claim2_margin_and_its_interval():
+    widths = [64, 16, 256]  # the table in any order; details are per width in increasing order
+    table = pd.DataFrame([dict(width=w, seed=s, clean_accuracy=0.9, transfer_accuracy=0.2 + 0.01 * s,
+                               noise_accuracy=0.8, unrelated_accuracy=0.7) for w in widths for s in range(3)])
+    details = {"widths": [16, 64, 256], "margin": [0.11, -0.07, 0.43],
+               "margin_ci": [[0.02, 0.23], [-0.19, 0.05], [0.31, 0.52]],
+               "share_fooled_transfer": [0.6, 0.3, 0.9]}  # no share interval: drawn as points only
+    assert len(plotting.transfer_vs_width(table).axes) == 1
+    fig = plotting.transfer_vs_width(table, details=details)
+    right = fig.axes[1]
+    (margin,) = [c for c in right.containers if c.get_label() == "stronger control − kernel examples"]
+    line, _, (bars,) = margin.lines
+    np.testing.assert_allclose(line.get_xdata(), [16, 64, 256])
+    np.testing.assert_allclose(line.get_ydata(), [0.11, -0.07, 0.43])
+    spans = sorted((seg[:, 1].min(), seg[:, 1].max()) for seg in bars.get_segments())
+    np.testing.assert_allclose(spans, sorted(map(tuple, details["margin_ci"])))
+    share = [ln for ln in right.lines if ln.get_label().startswith("share")]
+    np.testing.assert_allclose(share[0].get_ydata(), [0.6, 0.3, 0.9])
+    assert any(np.allclose(ln.get_ydata(), 0) for ln in dashed(right))
+    assert right.get_xscale() == "log"

@@ -12,7 +12,7 @@ __all__ = ["transfer_vs_width", "laziness_vs_width", "accuracy_vs_budget", "adve
 
 
 def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None, details=None):
-    r"""Finite networks' accuracy against width on the kernel's examples and on the controls; the transfer gap.
+    r"""Finite networks' accuracy against width on the kernel's examples and on the controls; the transfer margin.
 
     Args:
       table: DataFrame with one row per run and columns ``width``, ``clean_accuracy``,
@@ -20,9 +20,11 @@ def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None, deta
         (``transfer.TransferResult.table``).
       kernel_adversarial: the kernel predictor's accuracy on its own adversarial examples, drawn dashed.
       kernel_clean: the kernel predictor's clean accuracy, drawn dotted.
-      details: the ``claim2_transfer`` verdict's details; when given, a right panel shows the gap
-        :math:`|\mathrm{acc}_{net} - \mathrm{acc}_\Theta|` on the kernel's examples and the share of
-        kernel-fooled points that also fool the net, per width with their 95% intervals.
+      details: the ``claim2_transfer`` verdict's details (``evidence.claims.claim2``); when given, a
+        right panel shows, per width, the transfer margin ``margin`` (the net's accuracy on the
+        stronger control minus its accuracy on the kernel's examples) with its 95% interval over
+        seeds ``margin_ci``, a zero line, and the share of kernel-fooled points that also fool the
+        net (``share_fooled_transfer``, with ``share_fooled_transfer_ci`` when present).
 
     Returns:
       The figure: mean ± sd over seeds against width on a log axis.
@@ -45,16 +47,19 @@ def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None, deta
     ax.legend(fontsize="small")
     if details:
         right, widths = axes[0, 1], np.asarray(details["widths"], float)
-        for key, ci_key, label in (("gap", "gap_ci", r"gap $|\mathrm{acc}_{net} - \mathrm{acc}_\Theta|$"),
-                                   ("share_fooled_transfer", "share_fooled_transfer_ci",
-                                    "share of kernel-fooled points that fool the net")):
-            if ci_key not in details:
+        for key, label in (("margin", "stronger control − kernel examples"),
+                           ("share_fooled_transfer", "share of kernel-fooled points that fool the net")):
+            value = np.asarray(details[key], float)
+            ci = details.get(f"{key}_ci")
+            if ci is None:  # no interval (e.g. the kernel is fooled nowhere): the point estimates only
+                right.plot(widths, value, marker="o", label=label)
                 continue
-            value, ci = np.asarray(details[key], float), np.asarray(details[ci_key], float)
+            ci = np.asarray(ci, float)
             right.errorbar(widths, value, yerr=[value - ci[:, 0], ci[:, 1] - value], marker="o", capsize=3,
                            label=label)
-        right.set(xscale="log", xlabel="width $w$", ylabel="rate", ylim=(-0.02, 1.02),
-                  title="Transfer gap and shared failures (95% CI)")
+        right.axhline(0.0, ls="--", lw=1, color="black")
+        right.set(xscale="log", xlabel="width $w$", ylabel="accuracy difference / share", ylim=(-1.02, 1.02),
+                  title="Transfer margin and shared failures (95% CI over seeds)")
         right.legend(fontsize="small")
     fig.tight_layout()
     return fig
