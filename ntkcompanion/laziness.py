@@ -39,7 +39,7 @@ from ntkcompanion import adversarial_training, dynamics, validate
 from ntkcompanion import evidence as ev
 from ntkcompanion.evidence import LAZY_METRICS, LINEARISATION_MARGIN
 
-__all__ = ["train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation", "in_accuracy",
+__all__ = ["train_runs", "final_accuracy", "kernel_measures", "switch_search", "linearisation",
            "lazy_epoch_table", "accuracy_table", "adversarial_mode", "undertrained", "claim7_inputs", "setting",
            "versus_paper"]
 
@@ -181,25 +181,6 @@ def lazy_epoch_table(linearised: dict, full: dict, switch_epochs, *, margin: flo
     table = pd.DataFrame.from_dict(rows, orient="index")
     table.index = pd.MultiIndex.from_tuples(table.index, names=["mode", "accuracy"])
     return table
-
-
-def in_accuracy(linearised: dict, full: dict, metric: str, *, margin: float = LINEARISATION_MARGIN):
-    """:func:`linearisation` output in one accuracy, for the figure of the search.
-
-    Returns:
-      ``({mode: (n_seeds, n_switch)}, {mode: (n_seeds,)})``; switches before a seed's last one
-      outside the margin are NaN (they do not count, ``evidence.lazy_epochs``), so the earliest
-      switch shown within the margin is the seed's lazy epoch.
-    """
-    validate.one_of("metric", metric, LAZY_METRICS)
-    shown = {}
-    for mode, by_metric in linearised.items():
-        values = np.array(by_metric[metric], float)
-        outside = ~ev.within_margin(values, full[mode][metric], margin)
-        last = np.where(outside.any(axis=1), values.shape[1] - 1 - np.argmax(outside[:, ::-1], axis=1), -1)
-        values[np.arange(values.shape[1])[None, :] < last[:, None]] = np.nan
-        shown[mode] = values
-    return shown, {m: v[metric] for m, v in full.items()}
 
 
 def setting(config, task) -> str:

@@ -123,3 +123,27 @@ def test_transfer_vs_width_right_panel_draws_the_claim2_margin_and_its_interval(
     np.testing.assert_allclose(share[0].get_ydata(), [0.6, 0.3, 0.9])
     assert any(np.allclose(ln.get_ydata(), 0) for ln in dashed(right))
     assert right.get_xscale() == "log"
+
+
+def test_linearisation_search_marks_the_lazy_epoch_not_the_first_switch_within_the_margin():
+    switches = [0, 0.25, 0.5, 1, 2, 4]
+    # Seed 0 is within the margin at 0 by chance, outside at 0.25 and 0.5, within from 1 on: lazy from 1.
+    # Seed 1 was not run before its last miss at 2 (NaN) and is within only at 4: lazy from 4.
+    # Seed 2 ends outside at the last switch: never lazy on the grid, no filled marker.
+    linearised = {"pgd": {"robust": np.array([[0.60, 0.50, 0.52, 0.59, 0.61, 0.60],
+                                              [np.nan, np.nan, np.nan, np.nan, 0.50, 0.60],
+                                              [0.40, 0.45, 0.50, 0.52, 0.55, 0.50]]),
+                          "clean": np.zeros((3, 6))}}
+    full = {"pgd": {"robust": np.array([0.60, 0.60, 0.60]), "clean": np.ones(3)}}
+    fig = plotting.linearisation_search(linearised, full, switches, margin=0.02, metric="robust")
+    ax = fig.axes[0]
+    filled = [(ln.get_xdata()[0], ln.get_ydata()[0]) for ln in ax.lines
+              if ln.get_linestyle() in ("None", "") and len(ln.get_xdata()) == 1]
+    np.testing.assert_allclose(sorted(filled), [(1.0, -0.01), (4.0, 0.0)], atol=1e-12)
+    assert ax.get_xscale() == "symlog" and "robust accuracy" in ax.get_ylabel()
+    np.testing.assert_allclose(ax.get_xticks(), switches)
+    # Fractional switches do not pile up: the tick positions on screen are distinct and increasing.
+    shown = ax.transData.transform(np.c_[switches, np.zeros(6)])[:, 0]
+    assert np.all(np.diff(shown) > 10)
+    with pytest.raises(ValueError, match="metric"):
+        plotting.linearisation_search(linearised, full, switches, margin=0.02, metric="accuracy")

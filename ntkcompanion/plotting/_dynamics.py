@@ -4,6 +4,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import seaborn as sns
 
+from ntkcompanion.evidence import LAZY_METRICS, lazy_epochs
 from ntkcompanion.plotting._style import PALETTE
 
 __all__ = ["kernel_distance_heatmaps", "polar_dynamics", "spectral_mass", "linearisation", "kernel_measures",
@@ -142,37 +143,57 @@ def kernel_measures(measures: dict, *, transient: int, top_k: int):
     return fig
 
 
-def linearisation_search(linearised: dict, full: dict, switch_epochs, *, margin: float):
+def linearisation_search(linearised: dict, full: dict, switch_epochs, *, margin: float, metric: str):
     """How far each linearised run ends from the network trained throughout, against the switch epoch.
 
     Args:
-      linearised: run name → ``(n_seeds, n_switch)`` final accuracies (NaN: not run, an earlier switch
-        was already within the margin), in the accuracy the run trains for.
-      full: run name → ``(n_seeds,)`` final accuracy of the network trained throughout.
-      switch_epochs: ``(n_switch,)``.
+      linearised: run name → ``(n_seeds, n_switch)`` final accuracies in ``metric``, or run name →
+        ``{metric: (n_seeds, n_switch)}`` (``laziness.linearisation``); NaN: not run (the search
+        stopped once the accuracy had left the margin).
+      full: run name → ``(n_seeds,)`` final accuracy of the network trained throughout, or run name →
+        ``{metric: (n_seeds,)}``.
+      switch_epochs: ``(n_switch,)`` increasing switch epochs (fractions allowed).
       margin: the laziness margin, drawn as a grey band around 0.
+      metric: the accuracy compared (``"clean"`` or ``"robust"``, ``evidence.LAZY_METRICS``), for the
+        axis label and to pick it from nested dicts.
 
     Returns:
       The figure: one panel per run, one line per seed of linearised minus full accuracy; a filled
-      marker is the seed's earliest switch within the margin (its lazy epoch).
+      marker is the seed's lazy epoch (``evidence.lazy_epochs``: the earliest switch from which every
+      later switch is within the margin; none where the last switch is outside). The switch axis is
+      linear from 0 to the smallest positive switch and logarithmic above it, so fractions of an
+      epoch and whole epochs are both resolved; every switch is a tick.
     """
+    if metric not in LAZY_METRICS:
+        raise ValueError(f"metric = {metric!r}: expected one of {list(LAZY_METRICS)}.")
+
+    def pick(value):
+        return value[metric] if isinstance(value, dict) else value
+
     names = list(linearised)
     fig, axes = plt.subplots(1, len(names), figsize=(3.9 * len(names), 3.4), squeeze=False,
                              constrained_layout=True)
-    colours = sns.color_palette(PALETTE, n_colors=max(3, len(next(iter(full.values())))))
+    colours = sns.color_palette(PALETTE, n_colors=max(3, len(np.atleast_1d(pick(next(iter(full.values())))))))
     x = np.asarray(switch_epochs, float)
+    positive = x[x > 0]
+    linthresh = min(1.0, positive.min()) if positive.size else 1.0
     for ax, name in zip(axes[0], names):
         ax.axhspan(-margin, margin, color="grey", alpha=0.2, lw=0)
         ax.axhline(0, color="grey", lw=0.8)
-        gaps = np.asarray(linearised[name], float) - np.asarray(full[name], float)[:, None]
+        values, reference = np.asarray(pick(linearised[name]), float), np.asarray(pick(full[name]), float)
+        gaps = values - reference[:, None]
+        lazy = lazy_epochs(x, values, reference, margin)  # the evidence layer's definition
         for s, gap in enumerate(gaps):
             colour = colours[s % len(colours)]
-            ax.plot(x, gap, color=colour, marker="o", mfc="white", label=f"seed {s}")
-            close = np.flatnonzero(np.abs(gap) <= margin)
-            if close.size:
-                ax.plot(x[close[0]], gap[close[0]], "o", color=colour)
-        metric = "clean" if name == "standard" else "robust"
-        ax.set(xlabel="switch epoch e", ylabel=f"linearised − full, {metric} accuracy", xticks=x,
+            run = np.isfinite(gap)
+            ax.plot(x[run], gap[run], color=colour, marker="o", mfc="white", label=f"seed {s}")
+            if np.isfinite(lazy[s]):
+                j = int(np.flatnonzero(x == lazy[s])[0])
+                ax.plot(x[j], gap[j], "o", color=colour, label="lazy epoch" if s == 0 else None)
+        ax.set_xscale("symlog", linthresh=linthresh, linscale=1.0)
+        ax.set_xticks(x, [f"{e:g}" for e in x])
+        ax.xaxis.set_minor_locator(plt.NullLocator())
+        ax.set(xlabel="switch epoch e", ylabel=f"linearised − full, {metric} accuracy",
                title=f"{name} (grey: within ±{margin:g})")
     axes[0][0].legend(frameon=False, fontsize="small")
     return fig
