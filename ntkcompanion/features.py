@@ -55,6 +55,7 @@ __all__ = [
     "time_weights",
     "feature_coefficients",
     "top_k_coefficients",
+    "k_grid",
     "head_tail_coefficients",
     "time_coefficients",
     "time_grid",
@@ -213,6 +214,35 @@ def top_k_coefficients(eigenvalues, eigenvectors, y_train, ks, *, t=None,
             raise ValueError(f"ks[{j}] = {k!r} is not allowed: expected an integer in [1, n_train = {n}].")
     u = proj * _gains(eigenvalues, t, learning_rate).reshape((-1,) + (1,) * (proj.ndim - 1))
     return np.stack([v[:, :k] @ u[:k] for k in ks], axis=1)
+
+
+def k_grid(n: int, n_k: int) -> np.ndarray:
+    r"""``n_k`` distinct integers from 1 to ``n``, about evenly spaced in :math:`\log k`: the top-k grid.
+
+    Rounding ``np.geomspace(1, n, n_k)`` merges neighbours where the grid is finer than 1 (at the
+    small-k end), so a plain ``np.unique`` would silently use fewer than ``n_k`` values. Each value
+    is instead pushed up to one above its predecessor and, from the top, down to one below its
+    successor, which keeps both ends (1 and ``n``) and every value distinct.
+
+    Args:
+      n: the largest k (the number of training points), at least 1.
+      n_k: grid size, in ``[1, n]`` (``n_k = 1`` gives ``[n]``).
+
+    Returns:
+      ``(n_k,)`` increasing int64.
+    """
+    validate.positive_int("n", n)
+    validate.positive_int("n_k", n_k)
+    if n_k > n:
+        raise ValueError(f"n_k = {n_k} is not allowed: at most n = {n} distinct integers lie in [1, {n}].")
+    if n_k == 1:
+        return np.array([n], np.int64)
+    ks = np.geomspace(1, n, n_k).round().astype(np.int64)
+    for i in range(1, n_k):                 # strictly increasing from below ...
+        ks[i] = max(ks[i], ks[i - 1] + 1)
+    for i in range(n_k - 1, -1, -1):        # ... and at most n - (n_k - 1 - i), so the top stays n
+        ks[i] = min(ks[i], n - (n_k - 1 - i))
+    return ks
 
 
 def head_tail_coefficients(eigenvalues, eigenvectors, y_train, k: int, *, t=None,

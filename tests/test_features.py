@@ -167,3 +167,22 @@ def test_decompose_matches_the_pieces_and_predicts_f_infinity():
     assert decomposition.decompose(Task, "fc", 1, test=False).k_test_train is None
     with pytest.raises(ValueError, match="no test rows"):
         decomposition.decompose(Task, "fc", 1, test=False).values(np.zeros((N_TRAIN, 1)))
+
+
+@pytest.mark.parametrize("n, n_k", [(20, 8), (10, 10), (300, 40), (5, 2), (1000, 12), (7, 1)])
+def test_k_grid_has_n_k_distinct_integers_from_1_to_n(n, n_k):
+    ks = features.k_grid(n, n_k)
+    assert len(ks) == n_k and np.all(np.diff(ks) > 0) and ks[-1] == n and ks.dtype.kind == "i"
+    assert n_k == 1 or ks[0] == 1
+    # Where rounding the log grid merges nothing, the grid is that rounding.
+    plain = np.unique(np.geomspace(1, n, n_k).round())
+    if len(plain) == n_k > 1:
+        np.testing.assert_array_equal(ks, plain)
+
+
+def test_k_grid_keeps_values_the_rounded_log_grid_merges():
+    assert len(np.unique(np.geomspace(1, 20, 8).round())) < 8  # the grid notebook 05 used to build
+    # Rounded: [1, 2, 2, 4, 6, 8, 13, 20]; the repeated 2 moves up to 3, the rest stay.
+    assert features.k_grid(20, 8).tolist() == [1, 2, 3, 4, 6, 8, 13, 20]
+    with pytest.raises(ValueError, match="n_k = 21"):
+        features.k_grid(20, 21)
