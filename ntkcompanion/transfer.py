@@ -38,7 +38,7 @@ import jax.numpy as jnp
 import numpy as np
 import pandas as pd
 
-from ntkcompanion import architectures, attacks, kernels, labels, lazy_training, losses, predictor, validate
+from ntkcompanion import architectures, attacks, kernels, labels, lazy_training, predictor, validate
 from ntkcompanion import progress as _progress
 from ntkcompanion.evidence import claims
 
@@ -138,9 +138,8 @@ def _check(x_train, y_train, x_test, y_test, widths, seeds, n_eval, optimiser, b
 
 
 def _correct(fn, x, y, batch_size=1000) -> np.ndarray:
-    """``(n,)`` 0/1 correctness of ``fn`` on ``x``, in blocks of ``batch_size`` inputs."""
-    return np.concatenate([np.asarray(losses.correct(fn(x[i:i + batch_size]), jnp.asarray(y[i:i + batch_size])))
-                           for i in range(0, len(x), batch_size)]).astype(np.int8)
+    """``(n,)`` 0/1 int8 correctness of ``fn`` on ``x`` (``attacks.correct``, in blocks of ``batch_size`` inputs)."""
+    return attacks.correct(fn, x, y, batch_size=batch_size).astype(np.int8)
 
 
 def _outputs(fn, x, batch_size=1000) -> np.ndarray:
