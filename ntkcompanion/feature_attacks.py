@@ -30,7 +30,7 @@ import numpy as np
 
 from ntkcompanion import attacks, features, kernels, labels, losses, predictor, validate
 
-__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "families", "robustness",
+__all__ = ["ATTACKS", "FEATURE_CHUNK", "Robustness", "Correctness", "FeatureSample", "families", "leading_used", "robustness",
            "correctness", "sample_features", "input_gradients", "correctness_by_points", "settings", "attacker",
            "most_and_least_robust"]
 
@@ -262,6 +262,24 @@ def families(sample: FeatureSample, n_leading: int) -> np.ndarray:
     Returns ``(n_attacked,)`` strings.
     """
     return np.where(np.arange(len(sample.index)) < n_leading, "leading", "rest")
+
+
+def leading_used(sample: FeatureSample, n_leading: int) -> tuple[int, str]:
+    """How many leading features were attacked exactly, and a clause that says so for the page.
+
+    ``N_LEADING`` is checked against ``N_TRAIN`` before the run, but the candidates are the features
+    the ``RCOND`` cut-off leaves resolved, known only at run time; :func:`sample_features` then
+    attacks all of them. The number used is ``min(n_leading, sample.n_exact)``.
+
+    Returns:
+      ``(used, note)``: ``note`` (plain text, for ``glue:text``) names ``N_LEADING`` and, when fewer were
+      used, why.
+    """
+    used = int(min(n_leading, sample.n_exact))
+    if used == n_leading:
+        return used, f"N_LEADING = {n_leading}"
+    return used, (f"N_LEADING = {n_leading} asks for more than the {used} features the RCOND cut-off leaves "
+                  f"resolved: all {used} are used")
 
 
 def attacker(task, architecture: str = "fc", depth: int = 1, **kwargs):

@@ -134,3 +134,14 @@ def test_families_are_the_leading_features_and_the_rest():
     # Every feature attacked (n_exact = all): the stated family still splits at N_LEADING.
     every = feature_attacks.sample_features(10, n_leading=2, n_sampled=8, seed=0)
     assert every.n_exact == 10 and feature_attacks.families(every, 2).tolist() == ["leading"] * 2 + ["rest"] * 8
+
+
+def test_leading_used_is_clamped_to_the_resolved_features_and_says_so():
+    # 12 candidates: N_LEADING = 16 cannot be met, every candidate is attacked and 12 lead.
+    used, note = feature_attacks.leading_used(feature_attacks.sample_features(12, n_leading=16, n_sampled=4), 16)
+    assert used == 12 and "N_LEADING = 16" in note and "12" in note
+    # 40 candidates, 5 leading and 10 strata: the 5 asked for.
+    used, note = feature_attacks.leading_used(feature_attacks.sample_features(40, n_leading=5, n_sampled=10), 5)
+    assert (used, note) == (5, "N_LEADING = 5")
+    # Every candidate attacked, but N_LEADING below their number: still N_LEADING lead.
+    assert feature_attacks.leading_used(feature_attacks.sample_features(10, n_leading=3, n_sampled=9), 3)[0] == 3
