@@ -61,6 +61,10 @@ def transfer_vs_width(table, *, kernel_adversarial=None, kernel_clean=None, deta
         right.set(xscale="log", xlabel="width $w$", ylabel="accuracy difference / share", ylim=(-1.02, 1.02),
                   title="Transfer margin and shared failures (95% CI over seeds)")
         right.legend(fontsize="small")
+    ticks = np.unique(np.asarray(table["width"], float))
+    for axis in fig.axes:  # the widths as ticks: a short log range gets crowded minor labels otherwise
+        axis.set_xticks(ticks, [f"{w:g}" for w in ticks])
+        axis.xaxis.set_minor_locator(plt.NullLocator())
     fig.tight_layout()
     return fig
 
