@@ -44,19 +44,20 @@ MODELS = {"01_ntk_primer": _s01, "02_training_free_attacks": _s02, "03_transfer"
 # --- calibration (measured with ``python -m ntkcompanion.cost``; see the module docstring) -------
 #: Where and how the constants below were measured.
 CALIBRATION = ("2-core x86-64 CPU (the book's reference machine), jax 0.5.3 on CPU, float32 (linalg: numpy float64), "
-               "python -m ntkcompanion.cost while other processes shared the cores (load average 5-9); each ratio "
-               "is a kind's achieved rate over a float32 matmul timed in the same run (47.7 GFLOP/s then)")
+               "python -m ntkcompanion.cost twice while other processes shared the cores (matmul 47.7 and 63.2 "
+               "GFLOP/s); each constant is the geometric mean of a kind's achieved rate over a float32 matmul "
+               "timed in the same run")
 #: Achieved rate of each kind of work (FLOPs as the models count them) / the float32 matmul rate.
 EFFICIENCY = {
     "linalg": 0.05,           # eigendecompositions and solves (LAPACK, float64; counted as 3 n³)
-    "analytic_fc": 0.23, "analytic_conv": 0.23, "analytic_myrtle": 0.21,  # stax kernel_fn Gram blocks
+    "analytic_fc": 0.29, "analytic_conv": 0.20, "analytic_myrtle": 0.26,  # stax kernel_fn Gram blocks
     # The empirical NTK: per-image Jacobians (memory-bound for dense layers) and their contraction.
-    "empirical_fc": 0.05, "empirical_conv": 0.45, "empirical_myrtle": 0.24, "empirical_cnn": 0.56,
-    "empirical_mlp": 0.27,
-    "pgd_fc": 0.93,           # attack steps through the closed-form FC kernel (input products)
-    "pgd_stax": 0.64,         # attack steps through a stax kernel (conv, myrtle)
-    # SGD steps of the trained networks (forward, backward, attacks in training); fc/conv/myrtle as cnn.
-    "train_fc": 1.58, "train_mlp": 1.58, "train_conv": 0.57, "train_myrtle": 0.57, "train_cnn": 0.57,
+    "empirical_fc": 0.045, "empirical_conv": 0.46, "empirical_myrtle": 0.21, "empirical_cnn": 0.39,
+    "empirical_mlp": 0.28,
+    "pgd_fc": 0.98,           # attack steps through the closed-form FC kernel (input products)
+    "pgd_stax": 0.52,         # attack steps through a stax kernel (conv, myrtle)
+    # SGD steps of the trained networks (forward, backward, attacks in training); fc as mlp, conv/myrtle as cnn.
+    "train_fc": 1.32, "train_mlp": 1.32, "train_conv": 0.53, "train_myrtle": 0.53, "train_cnn": 0.53,
 }
 #: Lowest and highest of those ratios: the estimate's uncertainty band.
 SPREAD = (min(EFFICIENCY.values()), max(EFFICIENCY.values()))

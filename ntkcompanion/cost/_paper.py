@@ -106,7 +106,7 @@ def paper_glue(section: str, values) -> dict[str, str]:
         deviation = DEVIATIONS[section]
         what = deviation.what.format(**{k: ", ".join(map(str, v)) if isinstance(v, list) else v
                                         for k, v in _plain(values).items()})
-        notes.append(f"To fit a free Colab session, this profile {what}; {deviation.full_name} would "
+        notes.append(f"To fit a free Colab session with a margin, this profile {what}; {deviation.full_name} would "
                      f"take {full.runtime} on a T4 (peak host memory {format_bytes(full.host_bytes)}, device "
                      f"memory {format_bytes(full.device_bytes)}).")
     n = sessions(section, t4)
