@@ -47,6 +47,11 @@ def memory(p) -> list:
             out.append(m.Allocation(f"the {a} kernel rows of {chunk} attacked features on {points} test points "
                                     "(or set its ATTACKED entry to false, or raise DOWNSAMPLE)",
                                     m.kernel_rows(a, shape, chunk * points, n), ("FEATURE_CHUNK", "POINT_CHUNK")))
+    if p.get("ATTACK_CONTROL"):
+        points = min(p["POINT_CHUNK"], p["N_TEST"])
+        out.append(m.Allocation(f"the RBF control's kernel rows of {chunk} attacked features on {points} test points",
+                                m.kernel_rows("fc", shape, chunk * points, n), ("FEATURE_CHUNK", "POINT_CHUNK",
+                                                                                 "ATTACK_CONTROL")))
     return out
 
 
@@ -64,4 +69,9 @@ def work(p) -> dict:
         if attacked:
             m.add(out, m.attack_kind(a), r * _attacked_features(p) * (steps + 1) * nt * n
                   * m.attack_pair_flops(a, d, shape))
+    if p.get("ATTACK_CONTROL"):
+        # The RBF control's features at the same indices: one inner product and a few elementwise maps per
+        # pair, the work of the closed-form FC-1 kernel, at its rate.
+        m.add(out, m.attack_kind("fc"), r * _attacked_features(p) * (steps + 1) * nt * n
+              * m.attack_pair_flops("fc", 1, shape))
     return out
