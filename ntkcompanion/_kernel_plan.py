@@ -145,9 +145,21 @@ def planned_logits(leaves, pixels, plan):
     # Split once, outside the attack loop (slicing inside it copies every step).
     chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0])]
 
+    weighted = getattr(kernel_fn, "weighted_rows", None)
+    if weighted is not None and coef_chunks.ndim == 2:
+        # One output: the closed form contracts its saved derivatives with C in the forward pass.
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return weighted(z, x_chunk, coef_chunk, get)
+    elif weighted is not None and coef_chunks.shape[2:] == (1,):
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return weighted(z, x_chunk, coef_chunk[:, 0], get)[:, None]
+    else:
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return kernel_fn(z, x_chunk, get) @ coef_chunk
+
     def logits_fn(z):
         z = _compress(z, *pixels, n_active) if n_active is not None else z
         # A static loop over the (few) chunks: XLA's scan would stack the residuals and copy them.
-        return sum(kernel_fn(z, x_chunk, get) @ coef_chunk for x_chunk, coef_chunk in chunks)
+        return sum(rows_times_coef(z, x_chunk, coef_chunk) for x_chunk, coef_chunk in chunks)
 
     return logits_fn

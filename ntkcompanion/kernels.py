@@ -334,6 +334,36 @@ def _fc_rows_bwd(depth, w2, b2, ntk, residuals, ct):
 _fc_rows.defvjp(_fc_rows_fwd, _fc_rows_bwd)
 
 
+@functools.partial(jax.custom_vjp, nondiff_argnums=(3, 4, 5, 6))
+def _fc_weighted_rows(a, b, coef, depth, w2, b2, ntk):
+    r""":math:`\Theta(a, b)\, C` for one output, ``coef`` ``(m,)``: ``(n,)``, i.e. ``_fc_rows(...) @ coef``.
+
+    Its backward pass contracts the saved partial derivatives with :math:`C` in the forward pass
+    (:math:`Q = \partial\Theta/\partial K^0(x, x') \odot C`, ``(n, m)``, and
+    :math:`q = (\partial\Theta/\partial K^0(x, x)) C`, ``(n,)``), so the cotangent ``(n,)`` scales
+    rows after the matmul: :math:`\bar a = \tfrac{\sigma_w^2}{d}\, g \odot (Q b + 2 q\, a)`. No
+    ``(n, m)`` pass is left in the backward pass. (An attack's loop, where the kernel rows are only
+    ever used through :math:`C`.)
+    """
+    return _fc_layers(a, b, depth, w2, b2, ntk, False)[0] @ coef
+
+
+def _fc_weighted_rows_fwd(a, b, coef, depth, w2, b2, ntk):
+    out, (p12, p11, p22) = _fc_layers(a, b, depth, w2, b2, ntk, True)
+    return out @ coef, (a, b, coef, out, p12 * coef, p11 @ coef, p22 * coef)
+
+
+def _fc_weighted_rows_bwd(depth, w2, b2, ntk, residuals, g):
+    a, b, coef, out, q12, q11, q22 = residuals
+    scale = w2 / a.shape[1]
+    grad_a = scale * g[:, None] * (q12 @ b + 2 * q11[:, None] * a)
+    grad_b = scale * ((q12 * g[:, None]).T @ a + 2 * (g @ q22)[:, None] * b)
+    return grad_a, grad_b, g @ out
+
+
+_fc_weighted_rows.defvjp(_fc_weighted_rows_fwd, _fc_weighted_rows_bwd)
+
+
 @functools.lru_cache(maxsize=None)
 def fc_kernel_fn(depth: int = 1, *, W_std: float = architectures.W_STD, b_std: float = architectures.B_STD):
     r"""Closed-form NTK/NNGP of ``architectures.fc(depth)``, built for speed in the attack loop.
@@ -371,6 +401,12 @@ def fc_kernel_fn(depth: int = 1, *, W_std: float = architectures.W_STD, b_std: f
         a, b = x1.reshape(x1.shape[0], -1), x2.reshape(x2.shape[0], -1)
         return _fc_rows(a, b, depth, w2, b2, get == "ntk")
 
+    def weighted_rows(x1, x2, coef, get="ntk"):
+        # Θ(x1, x2)·coef for coef (n2,): what an attack's loop computes (ntkcompanion._kernel_plan).
+        a, b = x1.reshape(x1.shape[0], -1), x2.reshape(x2.shape[0], -1)
+        return _fc_weighted_rows(a, b, coef, depth, w2, b2, get == "ntk")
+
+    kernel_fn.weighted_rows = weighted_rows
     return kernel_fn
 
 
