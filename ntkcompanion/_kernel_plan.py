@@ -81,7 +81,8 @@ def _compress(z, order, inverse, n_active):
 
 def plan(logits_fn, leaves, x):
     """How the attack evaluates a kernel predictor: ``(None, None)`` (call it as given), or a static plan
-    ``(kernel_fn, get, n_active)`` and the pixel permutation ``(order, inverse)`` (``None`` when not reduced).
+    ``(kernel_fn, get, n_active, n_last)`` and the pixel permutation ``(order, inverse)`` (``None`` when not
+    reduced); ``n_last`` is how many rows of the last training chunk are not padding.
 
     The predictor is built to bound memory for any caller: it recomputes each chunk's elementwise
     kernel work in the backward pass (``jax.checkpoint``). Inside the attack loop the shapes are
@@ -102,7 +103,16 @@ def plan(logits_fn, leaves, x):
     if per_chunk * x_chunks.shape[0] > RESIDUAL_BUDGET:
         return None, None
     pixels = _active_pixels(x_chunks) if _is_inner_product_kernel(kernel_fn) else None
-    return (kernel_fn, get, None if pixels is None else pixels[2]), None if pixels is None else pixels[:2]
+    return ((kernel_fn, get, None if pixels is None else pixels[2], _unpadded_rows(coef_chunks)),
+            None if pixels is None else pixels[:2])
+
+
+def _unpadded_rows(coef_chunks):
+    """Rows of the last chunk up to its trailing zero coefficients (the predictor's padding): they add
+    exactly nothing to Θ(z, X)·C or its gradient, so the attack skips them."""
+    used = np.any(np.asarray(coef_chunks[-1]).reshape(coef_chunks.shape[1], -1) != 0, axis=1)
+    tail = np.flatnonzero(used)
+    return int(tail[-1]) + 1 if tail.size else 1  # keep one row: an all-padding chunk is never built
 
 
 _PIXELS = {}  # id(training chunks) -> (weak reference, permutation): one host pass per predictor
@@ -136,14 +146,15 @@ def _residual_bytes(kernel_fn, get, z, x_chunk, coef_chunk):
 
 def planned_logits(leaves, pixels, plan):
     """Θ(z, X)·C summed over the predictor's training chunks, without rematerialisation (:func:`plan`)."""
-    kernel_fn, get, n_active = plan
+    kernel_fn, get, n_active, n_last = plan
     x_chunks, coef_chunks = leaves
     if n_active is not None:
         # Training side compressed once, outside the attack loop.
         x_chunks = jax.vmap(lambda c: _compress(c, *pixels, n_active))(x_chunks)
 
     # Split once, outside the attack loop (slicing inside it copies every step).
-    chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0])]
+    chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0] - 1)]
+    chunks.append((x_chunks[-1, :n_last], coef_chunks[-1, :n_last]))
 
     weighted = getattr(kernel_fn, "weighted_rows", None)
     if weighted is not None and coef_chunks.ndim == 2:
