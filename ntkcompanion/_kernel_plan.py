@@ -110,7 +110,9 @@ def plan(logits_fn, leaves, x):
 def _unpadded_rows(coef_chunks):
     """Rows of the last chunk up to its trailing zero coefficients (the predictor's padding): they add
     exactly nothing to Θ(z, X)·C or its gradient, so the attack skips them."""
-    used = np.any(np.asarray(coef_chunks[-1]).reshape(coef_chunks.shape[1], -1) != 0, axis=1)
+    if isinstance(coef_chunks, jax.core.Tracer):  # the attack is itself traced: no values to look at
+        return coef_chunks.shape[1]
+    used = np.any(np.asarray(coef_chunks)[-1].reshape(coef_chunks.shape[1], -1) != 0, axis=1)
     tail = np.flatnonzero(used)
     return int(tail[-1]) + 1 if tail.size else 1  # keep one row: an all-padding chunk is never built
 
@@ -120,6 +122,8 @@ _PIXELS = {}  # id(training chunks) -> (weak reference, permutation): one host p
 
 def _active_pixels(x_chunks):
     """``(order, inverse, n_active)``: the pixels lit in some training image first; ``None`` if all are."""
+    if isinstance(x_chunks, jax.core.Tracer):  # the attack is itself traced: no values to look at
+        return None
     cached = _PIXELS.get(id(x_chunks))
     if cached is not None and cached[0]() is x_chunks:
         return cached[1]
