@@ -9,9 +9,12 @@ An attack knows its shapes, so it can do better when they fit (:func:`plan`):
 - for the closed-form FC kernel (``kernels.fc_kernel_fn``, a function of :math:`x \cdot x'`,
   :math:`|x|^2` and :math:`|x'|^2` only), drop the pixels that are zero in every training image:
   they add nothing to :math:`x \cdot X_j` and only their norm to :math:`|x|^2`, kept as one extra
-  coordinate (:func:`_compress`).
+  coordinate (:func:`_compress`); and for one output, evaluate :math:`\Theta(x, X)\,C` with
+  ``kernel_fn.weighted_rows``, which contracts its saved derivatives with :math:`C` in the forward
+  pass, so the backward pass is one matmul per chunk and no elementwise pass over the pairs;
+- skip the padding rows of the last chunk (zero coefficients).
 
-Both are exact: the function and its input gradient are the predictor's (``tests/test_attacks.py``).
+All are exact: the function and its input gradient are the predictor's (``tests/test_attacks.py``).
 """
 
 import functools

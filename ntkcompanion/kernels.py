@@ -381,7 +381,12 @@ def fc_kernel_fn(depth: int = 1, *, W_std: float = architectures.W_STD, b_std: f
 
     It costs one ``x·x'ᵀ`` matmul plus vectorised elementwise work per pair, whereas
     stax's ``arctan2`` is not vectorised on CPU: about 3× faster for the kernel rows
-    and their gradient, which is what every attack step computes.
+    and their gradient, which is what every attack step computes. The gradient is a custom
+    VJP: the forward pass keeps :math:`\partial\Theta/\partial K^0` per pair (``_fc_layers``),
+    the backward pass multiplies them by the cotangent and does two matmuls
+    (``_fc_rows_bwd``), with nothing recomputed (reverse mode only: ``jax.jvp`` does not apply).
+    ``kernel_fn.weighted_rows(x1, x2, coef, get)`` is ``kernel_fn(x1, x2, get) @ coef`` for
+    ``coef`` ``(n2,)``, with a cheaper backward pass (``_fc_weighted_rows``).
 
     Args:
       depth: hidden Dense + Relu layers (≥ 1).
