@@ -228,19 +228,6 @@ def _arccos_jvp(primals, tangents):
     return _arccos(c), -dc / jnp.sqrt(jnp.maximum(1.0 - c * c, 1e-12))
 
 
-@jax.custom_jvp
-def _relu_arccos(c):
-    r""":math:`J(c) = (\sqrt{1 - c^2} + (\pi - \arccos c)\, c) / (2\pi)`, with :math:`J'(c) = (\pi - \arccos c)/(2\pi)`."""
-    return (jnp.sqrt(jnp.maximum(1.0 - c * c, 0.0)) + (jnp.pi - _arccos(c)) * c) / (2 * jnp.pi)
-
-
-@_relu_arccos.defjvp
-def _relu_arccos_jvp(primals, tangents):
-    # The two infinite terms of the naive derivative cancel; J' is finite at c = ±1.
-    (c,), (dc,) = primals, tangents
-    return _relu_arccos(c), (jnp.pi - _arccos(c)) / (2 * jnp.pi) * dc
-
-
 def _fc_layers(a, b, depth, w2, b2, ntk, derivatives):
     r"""The arc-cosine recursion on ``a`` ``(n, d)`` × ``b`` ``(m, d)``: Θ or K ``(n, m)``, and with
     ``derivatives`` its partial derivatives ``(n, m)`` each with respect to the three inputs of the
