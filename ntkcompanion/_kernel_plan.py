@@ -9,9 +9,12 @@ An attack knows its shapes, so it can do better when they fit (:func:`plan`):
 - for the closed-form FC kernel (``kernels.fc_kernel_fn``, a function of :math:`x \cdot x'`,
   :math:`|x|^2` and :math:`|x'|^2` only), drop the pixels that are zero in every training image:
   they add nothing to :math:`x \cdot X_j` and only their norm to :math:`|x|^2`, kept as one extra
-  coordinate (:func:`_compress`).
+  coordinate (:func:`_compress`); and for one output, evaluate :math:`\Theta(x, X)\,C` with
+  ``kernel_fn.weighted_rows``, which contracts its saved derivatives with :math:`C` in the forward
+  pass, so the backward pass is one matmul per chunk and no elementwise pass over the pairs;
+- skip the padding rows of the last chunk (zero coefficients).
 
-Both are exact: the function and its input gradient are the predictor's (``tests/test_attacks.py``).
+All are exact: the function and its input gradient are the predictor's (``tests/test_attacks.py``).
 """
 
 import functools
@@ -81,7 +84,8 @@ def _compress(z, order, inverse, n_active):
 
 def plan(logits_fn, leaves, x):
     """How the attack evaluates a kernel predictor: ``(None, None)`` (call it as given), or a static plan
-    ``(kernel_fn, get, n_active)`` and the pixel permutation ``(order, inverse)`` (``None`` when not reduced).
+    ``(kernel_fn, get, n_active, n_last)`` and the pixel permutation ``(order, inverse)`` (``None`` when not
+    reduced); ``n_last`` is how many rows of the last training chunk are not padding.
 
     The predictor is built to bound memory for any caller: it recomputes each chunk's elementwise
     kernel work in the backward pass (``jax.checkpoint``). Inside the attack loop the shapes are
@@ -102,7 +106,18 @@ def plan(logits_fn, leaves, x):
     if per_chunk * x_chunks.shape[0] > RESIDUAL_BUDGET:
         return None, None
     pixels = _active_pixels(x_chunks) if _is_inner_product_kernel(kernel_fn) else None
-    return (kernel_fn, get, None if pixels is None else pixels[2]), None if pixels is None else pixels[:2]
+    return ((kernel_fn, get, None if pixels is None else pixels[2], _unpadded_rows(coef_chunks)),
+            None if pixels is None else pixels[:2])
+
+
+def _unpadded_rows(coef_chunks):
+    """Rows of the last chunk up to its trailing zero coefficients (the predictor's padding): they add
+    exactly nothing to Θ(z, X)·C or its gradient, so the attack skips them."""
+    if isinstance(coef_chunks, jax.core.Tracer):  # the attack is itself traced: no values to look at
+        return coef_chunks.shape[1]
+    used = np.any(np.asarray(coef_chunks)[-1].reshape(coef_chunks.shape[1], -1) != 0, axis=1)
+    tail = np.flatnonzero(used)
+    return int(tail[-1]) + 1 if tail.size else 1  # keep one row: an all-padding chunk is never built
 
 
 _PIXELS = {}  # id(training chunks) -> (weak reference, permutation): one host pass per predictor
@@ -110,6 +125,8 @@ _PIXELS = {}  # id(training chunks) -> (weak reference, permutation): one host p
 
 def _active_pixels(x_chunks):
     """``(order, inverse, n_active)``: the pixels lit in some training image first; ``None`` if all are."""
+    if isinstance(x_chunks, jax.core.Tracer):  # the attack is itself traced: no values to look at
+        return None
     cached = _PIXELS.get(id(x_chunks))
     if cached is not None and cached[0]() is x_chunks:
         return cached[1]
@@ -136,18 +153,31 @@ def _residual_bytes(kernel_fn, get, z, x_chunk, coef_chunk):
 
 def planned_logits(leaves, pixels, plan):
     """Θ(z, X)·C summed over the predictor's training chunks, without rematerialisation (:func:`plan`)."""
-    kernel_fn, get, n_active = plan
+    kernel_fn, get, n_active, n_last = plan
     x_chunks, coef_chunks = leaves
     if n_active is not None:
         # Training side compressed once, outside the attack loop.
         x_chunks = jax.vmap(lambda c: _compress(c, *pixels, n_active))(x_chunks)
 
     # Split once, outside the attack loop (slicing inside it copies every step).
-    chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0])]
+    chunks = [(x_chunks[i], coef_chunks[i]) for i in range(x_chunks.shape[0] - 1)]
+    chunks.append((x_chunks[-1, :n_last], coef_chunks[-1, :n_last]))
+
+    weighted = getattr(kernel_fn, "weighted_rows", None)
+    if weighted is not None and coef_chunks.ndim == 2:
+        # One output: the closed form contracts its saved derivatives with C in the forward pass.
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return weighted(z, x_chunk, coef_chunk, get)
+    elif weighted is not None and coef_chunks.shape[2:] == (1,):
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return weighted(z, x_chunk, coef_chunk[:, 0], get)[:, None]
+    else:
+        def rows_times_coef(z, x_chunk, coef_chunk):
+            return kernel_fn(z, x_chunk, get) @ coef_chunk
 
     def logits_fn(z):
         z = _compress(z, *pixels, n_active) if n_active is not None else z
         # A static loop over the (few) chunks: XLA's scan would stack the residuals and copy them.
-        return sum(kernel_fn(z, x_chunk, get) @ coef_chunk for x_chunk, coef_chunk in chunks)
+        return sum(rows_times_coef(z, x_chunk, coef_chunk) for x_chunk, coef_chunk in chunks)
 
     return logits_fn

@@ -160,24 +160,27 @@ def test_plain_function_models_work():
     np.testing.assert_allclose(as_lambda, as_pytree, atol=1e-6)
 
 
+@pytest.mark.parametrize("labels", ["binary", "multiclass"])
 @pytest.mark.parametrize("fast", [True, False])
-def test_the_attacks_evaluation_of_a_kernel_predictor_is_the_predictors(fast, monkeypatch):
+def test_the_attacks_evaluation_of_a_kernel_predictor_is_the_predictors(fast, labels, monkeypatch):
     """The attack's own plan (no rematerialisation; active pixels only for the closed form) changes the
     cost, not the function: values and input gradients equal the predictor's, also where a test image is
     lit on pixels that every training image leaves dark (the compressed norm coordinate)."""
     from ntkcompanion import kernels
 
-    x_train, y_train, x_test, _ = task("binary")
+    x_train, y_train, x_test, _ = task(labels)
     dark = np.all(x_train.reshape(len(x_train), -1) == 0, axis=0)
     assert dark.any() and not dark.all()
     x = x_test.reshape(len(x_test), -1).copy()
     x[:2, dark] = 0.5
     x = jnp.asarray(x.reshape(x_test.shape))
-    f = predictor.fit(kernels.kernel_fn("fc", 1, fast=fast), x_train, y_train, ridge=1e-3, chunk_size=16)
+    # 24 does not divide n_train: the last chunk is padded.
+    f = predictor.fit(kernels.kernel_fn("fc", 1, fast=fast), x_train, y_train, ridge=1e-3, chunk_size=24)
     leaves, _ = attacks._split(f)
     plan, pixels = attacks.kernel_plan.plan(f, leaves, x)
     assert plan is not None
     assert plan[2] == (int((~dark).sum()) if fast else None)  # the active pixels, for the closed form only
+    assert len(x_train) % 24 and plan[3] == len(x_train) - 24 * (leaves[0].shape[0] - 1)  # padding skipped
     planned = attacks.kernel_plan.planned_logits(leaves, pixels, plan)
     value_and_grad = lambda g: jax.value_and_grad(lambda z: jnp.sum(jnp.sin(g(z))))(x)  # noqa: E731
     (v_plan, g_plan), (v_own, g_own) = value_and_grad(planned), value_and_grad(f)

@@ -147,6 +147,64 @@ def test_fc_kernel_fn_gradient_is_finite_at_the_training_points():
     assert np.all(np.isfinite(grad))
 
 
+def plain_fc_kernel(depth, w2=architectures.W_STD ** 2, b2=architectures.B_STD ** 2):
+    """The arc-cosine recursion written plainly (jnp.arccos, row sums), differentiated by jax.grad."""
+    def kernel(x1, x2, get):
+        a, b = x1.reshape(len(x1), -1), x2.reshape(len(x2), -1)
+        d = a.shape[1]
+        k12, k11, k22 = w2 / d * a @ b.T + b2, w2 / d * jnp.sum(a * a, 1) + b2, w2 / d * jnp.sum(b * b, 1) + b2
+        ntk = k12
+        for _ in range(depth):
+            norm = jnp.sqrt(k11[:, None] * k22[None, :])
+            theta = jnp.arccos(jnp.clip(k12 / norm, -1, 1))
+            k12_next = w2 * norm * (jnp.sin(theta) + (jnp.pi - theta) * jnp.cos(theta)) / (2 * jnp.pi) + b2
+            ntk = k12_next + w2 * ntk * (jnp.pi - theta) / (2 * jnp.pi)
+            k12, k11, k22 = k12_next, w2 * k11 / 2 + b2, w2 * k22 / 2 + b2
+        return ntk if get == "ntk" else k12
+    return kernel
+
+
+def _input_gradients(kernel, x1, x2, get):
+    coef = jnp.asarray(np.random.default_rng(1).normal(size=(len(x2), 2)), x1.dtype)
+    loss = lambda x1, x2: jnp.sum(jnp.sin(kernel(x1, x2, get) @ coef))  # noqa: E731  (a non-uniform cotangent)
+    return jax.grad(loss, argnums=(0, 1))(x1, x2)
+
+
+@pytest.mark.parametrize("x64", [False, True], ids=["float32", "float64"])
+@pytest.mark.parametrize("depth", [1, 2, 3])
+@pytest.mark.parametrize("get", ["ntk", "nngp"])
+def test_fc_kernel_fn_gradient_equals_the_plain_formulas(depth, get, x64):
+    # fc_kernel_fn's hand-written backward pass (saved partial derivatives) against jax.grad of
+    # the plain recursion, for both arguments, jitted or not; at float64 its A&S arccos (|error|
+    # ≤ 2e-8) bounds the agreement.
+    with jax.experimental.enable_x64(x64):
+        dtype = jnp.float64 if x64 else jnp.float32
+        x1, x2 = jnp.asarray(X_TEST, dtype), jnp.asarray(X_TRAIN, dtype)
+        fast, plain = kernels.fc_kernel_fn(depth), plain_fc_kernel(depth)
+        expected = _input_gradients(plain, x1, x2, get)
+        rtol = 1e-6 if x64 else 2e-5
+        for got in (_input_gradients(fast, x1, x2, get), jax.jit(_input_gradients, static_argnums=(0, 3))(
+                fast, x1, x2, get)):
+            for g, e in zip(got, expected):
+                assert g.dtype == dtype
+                np.testing.assert_allclose(g, e, rtol=rtol, atol=rtol * float(jnp.max(jnp.abs(e))))
+
+
+@pytest.mark.parametrize("depth", [1, 2, 3])
+def test_fc_kernel_fn_gradient_near_identical_directions(depth):
+    # c → 1, where dκ₀/dc = 1/(2π sin θ) diverges; float64, since in float32 c's rounding
+    # dominates both the plain formula's gradient and this one near c = 1.
+    with jax.experimental.enable_x64(True):
+        x2 = jnp.asarray(X_TRAIN[:9], jnp.float64)
+        x1 = x2 + 1e-3 * jnp.asarray(np.random.default_rng(2).normal(size=x2.shape))
+        fast, plain = kernels.fc_kernel_fn(depth), plain_fc_kernel(depth)
+        a, b = x1.reshape(9, -1), x2.reshape(9, -1)
+        cosine = jnp.sum(a * b, 1) / jnp.sqrt(jnp.sum(a * a, 1) * jnp.sum(b * b, 1))
+        assert float(jnp.max(1 - cosine)) < 1e-5  # the diagonal pairs are that close to c = 1
+        for got, expected in zip(_input_gradients(fast, x1, x2, "ntk"), _input_gradients(plain, x1, x2, "ntk")):
+            np.testing.assert_allclose(got, expected, rtol=1e-4, atol=1e-4 * float(jnp.max(jnp.abs(expected))))
+
+
 def test_kernel_fn_is_the_closed_form_for_fc_and_stax_otherwise():
     assert kernels.kernel_fn("fc", 2) is kernels.fc_kernel_fn(2)
     assert kernels.kernel_fn("fc", 2) is kernels.kernel_fn("fc", 2)  # one object: compilations are reused
