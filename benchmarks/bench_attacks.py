@@ -36,6 +36,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from ntkcompanion import architectures, attacks, data, kernels, losses, predictor
+from ntkcompanion.cost._calibrate import median_seconds
 
 EPS, STEP, STEPS = 0.1, 0.01, 10
 # The same FC-1 NTK two ways: neural-tangents' stax kernel_fn, and the closed form
@@ -44,17 +45,6 @@ KERNEL_FNS = {
     "stax kernel_fn": lambda: architectures.build("fc", 1)[2],
     "kernels.fc_kernel_fn": lambda: kernels.fc_kernel_fn(1),
 }
-
-
-def _time(fn, *args, repeat=5):
-    """Median wall time of ``fn(*args)`` after one warm-up call (compilation excluded)."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return float(np.median(times))
 
 
 def baseline_pgd(kernel_fn, x_train, y_train, x, y, steps):
@@ -96,7 +86,7 @@ def speedup(n_train, n_test):
 
         start = time.perf_counter()
         x_adv = jax.block_until_ready(attack(x))
-        ours[name] = dict(fit_s=fit_s, first_s=time.perf_counter() - start, pgd_s=_time(attack, x),
+        ours[name] = dict(fit_s=fit_s, first_s=time.perf_counter() - start, pgd_s=median_seconds(attack, x),
                           acc=attacks.accuracy(predict_fn, x_adv, y),
                           correct=np.asarray(losses.correct(predict_fn(x_adv), y)),
                           clean=attacks.accuracy(predict_fn, x, y))
@@ -122,7 +112,8 @@ def flop_rate(kernel_fn, n_train, n_test):
     matmul = jax.jit(lambda a, b: a @ b.T)
     matmul_flops = 2 * n_test * n_train * d
     # Interleaved, so that load from other processes hits both measurements alike.
-    rows_s, matmul_s = np.median([(_time(rows_and_grad, apply_fn, x, repeat=3), _time(matmul, a, b, repeat=3))
+    rows_s, matmul_s = np.median([(median_seconds(rows_and_grad, apply_fn, x, repeat=3),
+                                   median_seconds(matmul, a, b, repeat=3))
                                   for _ in range(10)], axis=0)
     return dict(n_train=n_train, n_test=n_test, rows_s=rows_s, rows_gflops=flops / rows_s / 1e9,
                 matmul_gflops=matmul_flops / matmul_s / 1e9, flops=flops)
@@ -149,7 +140,7 @@ def attack_rates(n_train, n_test, repeats=3):
                     return attacks.fgsm(predict_fn, x, y, eps=EPS)
                 return attacks.pgd(predict_fn, x, y, eps=EPS, step_size=STEP, steps=steps)
             flops = steps * (4 * n_test * n_train * d + 4 * n_test * n_train)
-            pairs = [(_time(run, x, repeat=1), _time(matmul, a, b, repeat=3)) for _ in range(repeats)]
+            pairs = [(median_seconds(run, x, repeat=1), median_seconds(matmul, a, b, repeat=3)) for _ in range(repeats)]
             ratios = [(flops / t) / (matmul_flops / m) for t, m in pairs]
             attack_s = float(np.median([t for t, _ in pairs]))
             rows.append(dict(kernel=name, attack=attack, seconds=attack_s, gflops=flops / attack_s / 1e9,

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import functools
-import os
 
 from ntkcompanion import data
 from ntkcompanion.cost import _memory as m
@@ -11,29 +9,19 @@ from ntkcompanion.cost import _memory as m
 __all__ = ["dataset_memory", "image_shape", "n_classes", "n_outputs"]
 
 
-@functools.lru_cache(maxsize=16)
-def _describe(dataset: str, stamp):
-    return data.describe(dataset)
-
-
-def _info(dataset: str):
-    stamp = os.stat(dataset).st_mtime_ns if os.path.isfile(dataset) else None
-    return _describe(dataset, stamp)
-
-
 def image_shape(p) -> tuple:
     """``(h, w, c)`` of the run's dataset ``p["DATASET"]``."""
-    return tuple(_info(p["DATASET"]).image_shape)
+    return tuple(data.dataset_info(p["DATASET"]).image_shape)
 
 
 def n_classes(p) -> int:
     """Classes of the run's dataset."""
-    return len(_info(p["DATASET"]).class_names)
+    return len(data.dataset_info(p["DATASET"]).class_names)
 
 
 def n_outputs(p, name: str = "CLASSES") -> int:
     """Outputs of the task's models: 1 for two classes (±1 targets), else the number of classes (one-hot)."""
-    n = len(_info(p["DATASET"]).class_ids(p[name], name))
+    n = len(data.dataset_info(p["DATASET"]).class_ids(p[name], name))
     return 1 if n == 2 else n
 
 

@@ -2,7 +2,7 @@
 
 ``load_task`` is the entry point notebooks use; ``load_split`` returns whole splits;
 ``describe`` tells a dataset's image shape, classes and per-class counts without
-loading it; ``require_local`` checks offline that its files are present.
+loading it (``dataset_info``: the same, cached per file version); ``require_local`` checks offline that its files are present.
 The default dataset, ``"mnist_embedded"``, is real MNIST shipped inside the package
 (the complete official test set of 10,000 images and a class-balanced training subset
 of 10,000), so the default book builds with no network. MNIST, Fashion-MNIST and
@@ -11,7 +11,8 @@ SHA-256 hashes on every use. ``DATASET`` may also be the path of an ``.npz`` fil
 ``x_train``, ``y_train``, ``x_test``, ``y_test`` and optional ``class_names``.
 """
 
-from ntkcompanion.data._describe import DatasetInfo, MissingDataError, describe, memory_bytes, require_local
+from ntkcompanion.data._describe import (DatasetInfo, MissingDataError, dataset_info, describe, memory_bytes,
+                                         require_local)
 from ntkcompanion.data._files import DataCacheNotice, DataIntegrityError, data_dir
 from ntkcompanion.data._npz import DatasetError
 from ntkcompanion.data._readers import embedded_provenance, load_split
@@ -28,6 +29,7 @@ __all__ = [
     "MissingDataError",
     "Task",
     "data_dir",
+    "dataset_info",
     "describe",
     "embedded_provenance",
     "load_split",

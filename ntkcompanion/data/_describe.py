@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 import dataclasses
+import functools
 import numbers
 import os
 from pathlib import Path
@@ -225,3 +226,18 @@ def require_local(dataset, name: str = "DATASET") -> list[Path]:
                                f"working directory {Path.cwd()}).")
     describe(dataset, name)
     return [path]
+
+
+@functools.lru_cache(maxsize=16)
+def _describe_version(dataset: str, stamp) -> DatasetInfo:
+    return describe(dataset)
+
+
+def dataset_info(dataset: str) -> DatasetInfo:
+    """:func:`describe`, cached per file version (an ``.npz`` rewritten in place is read again).
+
+    Parameter checks and the cost model ask for a run's classes and image shape many times; this
+    reads the file's headers once.
+    """
+    stamp = os.stat(dataset).st_mtime_ns if os.path.isfile(dataset) else None
+    return _describe_version(dataset, stamp)

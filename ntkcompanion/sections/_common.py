@@ -7,8 +7,6 @@ meanings where those differ.
 
 from __future__ import annotations
 
-import functools
-import os
 from pathlib import Path
 import tempfile
 
@@ -31,15 +29,8 @@ NORMS = _attacks.NORMS
 
 # --- dataset metadata ----------------------------------------------------------------------------
 
-@functools.lru_cache(maxsize=16)
-def _describe(dataset: str, stamp):
-    return data.describe(dataset)
-
-
-def dataset_info(dataset: str):
-    """``data.describe(dataset)`` (class names, image shape, per-class counts), cached per file version."""
-    stamp = os.stat(dataset).st_mtime_ns if os.path.isfile(dataset) else None
-    return _describe(dataset, stamp)
+# ``data.describe`` cached per file version: the checks ask for a run's classes and shape many times.
+dataset_info = data.dataset_info
 
 
 def image_shape(p) -> tuple:
