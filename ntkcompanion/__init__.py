@@ -33,7 +33,6 @@ from ntkcompanion import parameters
 from ntkcompanion import plotting
 from ntkcompanion import predictor
 from ntkcompanion import record
-from ntkcompanion import resources
 from ntkcompanion import sections
 from ntkcompanion import similarity
 from ntkcompanion import training_steps
@@ -67,7 +66,6 @@ __all__ = [
     "predictor",
     "progress",
     "record",
-    "resources",
     "sections",
     "similarity",
     "training_steps",

@@ -15,7 +15,7 @@ import nbformat
 import numpy as np
 import pytest
 
-from ntkcompanion import cost, parameters, resources, sections
+from ntkcompanion import cost, parameters, sections
 from ntkcompanion.parameters import ParameterError
 from ntkcompanion.cost import _memory as m
 
@@ -198,14 +198,14 @@ def test_the_readme_example_fits_in_blocks():
     assert cost.peak_memory_bytes("01_ntk_primer", p) <= 24 * GIB
     roomy = sections.setup("01_ntk_primer", values, display=False, available=1000 * GIB)
     assert roomy.ntk_batch_size == 16  # min(BATCH_SIZE, N_KERNEL): memory is no longer the bound
-    with pytest.raises(resources.InsufficientMemoryError, match=r"^This run \(largest allocation: the empirical "
+    with pytest.raises(cost.InsufficientMemoryError, match=r"^This run \(largest allocation: the empirical "
                                                                 r"NTK .*lower WIDTHS"):
         sections.setup("01_ntk_primer", values, display=False, available=1 * GIB)
 
 
 def test_memory_error_names_estimate_available_knobs_and_override(monkeypatch):
     values = sections.defaults("06_consistency") | {"N_TRAIN": 2000, "N_TEST": 800, "DOWNSAMPLE": 1}
-    with pytest.raises(resources.InsufficientMemoryError) as error:
+    with pytest.raises(cost.InsufficientMemoryError) as error:
         sections.setup("06_consistency", values, display=False, available=8 * GIB)
     text = str(error.value)
     assert re.search(r"needs about [\d.]+ [TGP]B of memory, more than the 8\.6 GB available: lower "
@@ -217,14 +217,14 @@ def test_memory_error_names_estimate_available_knobs_and_override(monkeypatch):
 
 def test_check_memory_and_host_memory(tmp_path, monkeypatch):
     monkeypatch.delenv("NTKCOMPANION_SKIP_MEMORY_CHECK", raising=False)
-    resources.check_memory(10, ["N"], available=10)
-    with pytest.raises(resources.InsufficientMemoryError, match=r"^Kernels needs about 2\.0 kB of memory, more "
+    cost.check_memory(10, ["N"], available=10)
+    with pytest.raises(cost.InsufficientMemoryError, match=r"^Kernels needs about 2\.0 kB of memory, more "
                                                                 r"than the 1\.0 kB available: lower N, M\."):
-        resources.check_memory(2000, ["N", "M"], what="Kernels", available=1000)
+        cost.check_memory(2000, ["N", "M"], what="Kernels", available=1000)
     meminfo = tmp_path / "meminfo"
     meminfo.write_text("MemTotal:       1000 kB\nMemAvailable:     250 kB\n")
-    assert resources.host_memory_bytes(meminfo) == 250 * 1024
-    assert resources.format_bytes(29.8e9) == "29.8 GB"
+    assert cost.host_memory_bytes(meminfo) == 250 * 1024
+    assert cost.format_bytes(29.8e9) == "29.8 GB"
 
 
 def count_parameters(init_fn, input_shape) -> int:
