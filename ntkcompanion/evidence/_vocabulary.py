@@ -41,7 +41,9 @@ under attack than always answering the larger class. With per-point 0/1 correctn
   :math:`\|\Theta_T-\Theta_0\|_F/\|\Theta_0\|_F`) below :data:`LAZY_THRESHOLD` = 0.10, i.e. the
   parameters or the kernel move by less than a tenth of their size; and, for training runs,
   a linearised run switched on at epoch :math:`s` ends within :data:`LINEARISATION_MARGIN` = 0.02
-  accuracy of the full run (two points: about the seed-to-seed spread of our runs).
+  accuracy of the full run (two points: about the seed-to-seed spread of our runs). A run's *lazy
+  epoch* is the earliest switch from which every later switch is within that margin, in one
+  accuracy (clean or robust) for every training mode compared (``within_margin``, ``lazy_epochs``).
 """
 
 from dataclasses import asdict, dataclass
