@@ -26,9 +26,10 @@ install cell are tagged ``remove-cell``: they run, but the page shows the run's 
 once, as the table the notebook's setup call displays.
 
 Pinned Colab installs: each notebook is staged with the build's commit (``git rev-parse HEAD``)
-written into its Colab install cell (its ``commit = None`` line), so the page's notebook installs
-exactly the code and ``params/paper.yaml`` that produced the page, checks what it installed, and
-refuses a clone folder at another commit. The source notebooks keep ``commit = None``: opened from
+written into its Colab install cell (its ``commit = None`` line), so the page's notebook fetches
+exactly the code and ``params/paper.yaml`` that produced the page, and that commit's
+``scripts/colab_install.py`` installs it, checks what Python imports, and refuses a clone folder at
+another commit. The source notebooks keep ``commit = None``: opened from
 the repository, they install the default branch and print which commit that was. A build from
 a tree with uncommitted changes still pins HEAD, and says so; outside git nothing is pinned.
 """
