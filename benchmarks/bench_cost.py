@@ -11,15 +11,16 @@ quick profile's block of ``params/quick.yaml``, and two larger sizes (:data:`SIZ
 the whole notebook run (kernel start, imports and figures included: the model's start-up term) and the
 peak resident memory of the process tree (``getrusage(RUSAGE_CHILDREN).ru_maxrss`` of a wrapper
 process: the largest of papermill and its kernel). Predicted: ``ntkcompanion.cost.estimate`` of the
-same validated parameters on this CPU (``cost.current_device()``, the model's constant CPU rate) and
-its peak memory; and again with the CPU's rate replaced by a float32 matmul timed right before the
-case (and the start-up term scaled alike), which takes out the load that other processes put on a
-shared machine, as the other benchmarks' same-run baselines do.
+same validated parameters on this CPU, at the float32 matmul rate timed right before the case
+(``cost.current_device(retime=True)``, as a notebook's own estimate times it once per run), and its
+peak memory.
 
 The ratios are printed as a Markdown table; the model holds where every ratio lies in [0.5, 2]
 (time) and the measured peak RSS stays below twice the predicted peak plus the interpreter's own
-(:data:`BASE_RSS`: Python, JAX, the notebook's libraries; the model counts arrays only). Run it on an
-otherwise idle machine: wall time on shared cores is the sum of everyone's load.
+(:data:`BASE_RSS`: Python, JAX, the notebook's libraries; the model counts arrays only). The last
+lines give the start-up term the runs imply (the median of measured time minus the model's compute
+time), which is how ``cost.OVERHEAD_S`` was set. Run it on an otherwise idle machine: wall time on
+shared cores is the sum of everyone's load, and a matmul timed in a quiet moment does not see it.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -39,7 +41,6 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from ntkcompanion import cost, sections  # noqa: E402
-from ntkcompanion.cost import _calibrate  # noqa: E402
 
 #: Two larger sizes per section, as overrides of its quick-profile block (about 1.5× and 2–3× the work).
 SIZES = {
@@ -75,16 +76,10 @@ def cases(names, quick: bool) -> list[tuple[str, str, dict]]:
     return out
 
 
-def predict(section: str, values: dict, rate: float | None = None):
-    """The model's :class:`cost.Estimate` on this CPU of the validated ``values``; with ``rate`` (FLOP/s of a
-    matmul timed now), on this CPU at that rate, the start-up term scaled by the same slowdown."""
+def predict(section: str, values: dict):
+    """The model's :class:`cost.Estimate` of the validated ``values`` on this CPU at its rate timed now."""
     p = sections.setup(section, sections.defaults(section) | values, display=False, glue=False)
-    device = cost.current_device()
-    if rate is None:
-        return cost.estimate(section, p, device)
-    slowdown = device.flops / rate
-    return cost.estimate(section, p, cost.Device(device.name, rate, device.bandwidth, device.memory),
-                         overhead_s=cost.OVERHEAD_S * max(1.0, slowdown))
+    return cost.estimate(section, p, cost.current_device(retime=True))
 
 
 def measure(section: str, values: dict, workdir: Path) -> dict:
@@ -106,32 +101,33 @@ def main(argv=None) -> int:
     parser.add_argument("--sections", nargs="+", default=list(sections.SECTIONS), choices=sections.SECTIONS,
                         metavar="SECTION", help="sections to run (default: all)")
     args = parser.parse_args(argv)
-    device = cost.current_device()
-    print(f"## Cost model vs measured section runs ({device.name}, {os.cpu_count()} cores, "
+    print(f"## Cost model vs measured section runs ({cost.current_device().name}, "
           f"load average {os.getloadavg()[0]:.1f} at the start)\n")
-    print("| section | size | measured | predicted | time ratio | matmul now | predicted at that rate "
-          "| time ratio, load taken out | peak RSS | predicted peak + base | memory ratio |")
-    print("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
-    ratios, adjusted, memory = [], [], []
+    print("| section | size | matmul now | measured | predicted (compute + start-up) | time ratio | peak RSS "
+          "| predicted peak + base | memory ratio |")
+    print("|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    ratios, memory, start_up = [], [], []
     for section, label, values in cases(args.sections, args.quick):
-        rate = _calibrate.matmul_flops()
-        est, now = predict(section, values), predict(section, values, rate)
+        est = predict(section, values)
+        compute = est.seconds - cost.OVERHEAD_S
         with tempfile.TemporaryDirectory(prefix="bench-cost-") as tmp:
             got = measure(section, values, Path(tmp))
         if got["rc"] != 0:
-            print(f"| `{section}` | {label} | failed (exit {got['rc']}) | {est.seconds:.0f} s | | | | | | | |")
+            print(f"| `{section}` | {label} | | failed (exit {got['rc']}) | {est.seconds:.0f} s | | | | |")
             continue
-        t, a = got["seconds"] / est.seconds, got["seconds"] / now.seconds
-        mem = got["rss"] / (est.peak_bytes + BASE_RSS)
-        ratios.append(t), adjusted.append(a), memory.append(mem)
-        print(f"| `{section}` | {label} | {got['seconds']:.0f} s | {est.seconds:.0f} s | {t:.2f} | "
-              f"{rate / 1e9:.0f} GFLOP/s | {now.seconds:.0f} s | {a:.2f} | {cost.format_bytes(got['rss'])} | "
-              f"{cost.format_bytes(est.peak_bytes + BASE_RSS)} | {mem:.2f} |", flush=True)
-    for name, values in (("time ratios", ratios), ("time ratios, load taken out", adjusted),
-                         ("memory ratios", memory)):
+        t, mem = got["seconds"] / est.seconds, got["rss"] / (est.peak_bytes + BASE_RSS)
+        ratios.append(t), memory.append(mem), start_up.append(got["seconds"] - compute)
+        print(f"| `{section}` | {label} | {est.device.flops / 1e9:.0f} GFLOP/s | {got['seconds']:.0f} s | "
+              f"{est.seconds:.0f} s ({compute:.0f} + {cost.OVERHEAD_S:.0f}) | {t:.2f} | "
+              f"{cost.format_bytes(got['rss'])} | {cost.format_bytes(est.peak_bytes + BASE_RSS)} | {mem:.2f} |",
+              flush=True)
+    for name, values in (("time ratios", ratios), ("memory ratios", memory)):
         if values:
             print(f"\n{name.capitalize()} in [0.5, 2]: {sum(0.5 <= r <= 2 for r in values)} of {len(values)} "
                   f"(min {min(values):.2f}, max {max(values):.2f}).", end="")
+    if start_up:
+        print(f"\nStart-up the runs imply (measured − modelled compute): median {statistics.median(start_up):.0f} s, "
+              f"range {min(start_up):.0f}–{max(start_up):.0f} s (the model's: {cost.OVERHEAD_S:.0f} s).", end="")
     print(f"\nLoad average {os.getloadavg()[0]:.1f} at the end.")
     return 0
 

@@ -312,7 +312,9 @@ def feature_values(k_test_train, coef) -> np.ndarray:
     Returns:
       ``(n_test, m)`` or ``(n_test, m, k)`` float64.
     """
-    return np.einsum("nN,Nm...->nm...", np.asarray(k_test_train, np.float64), np.asarray(coef, np.float64))
+    k, c = np.asarray(k_test_train, np.float64), np.asarray(coef, np.float64)
+    # One BLAS matmul over the flattened model axes (np.einsum would loop over them without BLAS).
+    return (k @ c.reshape(c.shape[0], -1)).reshape((k.shape[0],) + c.shape[1:])
 
 
 # --- Feature and predictor functions (JAX, through the predictor's kernel rows) ---------------

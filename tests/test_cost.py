@@ -100,13 +100,26 @@ def test_setup_prints_the_run_estimate_and_glues_the_paper_names(monkeypatch, ca
     assert glued == {}
 
 
-def test_current_device_on_cpu_scales_with_cores(monkeypatch):
+def test_current_device_on_cpu_is_timed_once_and_on_request(monkeypatch):
+    """A CPU's rate is its matmul timed on the first call of the process, kept, and timed again on request."""
     import jax
 
     if jax.default_backend() != "cpu":
         pytest.skip("the CPU rule applies on a CPU backend")
-    monkeypatch.setattr(cost._devices.os, "cpu_count", lambda: 4)
-    assert cost.current_device().flops == pytest.approx(2 * cost.CPU_MATMUL_FLOPS)
+    rates = iter([1e11, 3e11])
+    monkeypatch.setattr(cost._devices, "matmul_flops", lambda: next(rates))
+    first = cost.current_device(retime=True)
+    assert first.flops == 1e11 and cost.current_device().flops == 1e11
+    assert cost.current_device(retime=True).flops == 3e11
+    p = values("01_ntk_primer", N_TRAIN=400)
+    work = cost.estimate("01_ntk_primer", p, first).seconds - cost.OVERHEAD_S
+    assert cost.estimate("01_ntk_primer", p).seconds - cost.OVERHEAD_S == pytest.approx(work / 3)
+    cost._devices._cpu_device.cache_clear()
+
+
+def test_the_timed_matmul_rate_is_a_rate():
+    rate = cost._devices.matmul_flops(repeat=1)
+    assert 1e8 < rate < 1e15
 
 
 def test_paper_table_has_one_row_per_section_from_the_profile(tmp_path):

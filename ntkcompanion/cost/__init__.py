@@ -4,7 +4,7 @@
   :class:`Allocation`) and, where a block size follows from the memory, ``derive(p, available)``;
   ``_features`` holds what sections 4, 5 and 7 share.
 * ``_memory``: parameter counts, allocation sizes and FLOPs of the package's heavy steps.
-* ``_devices``: the GPUs' published peaks, the calibration CPU, the Colab budget.
+* ``_devices``: the GPUs' published peaks, this CPU's timed matmul rate, the Colab budget.
 * ``_model``: :func:`estimate` (roofline, one efficiency per kind of work), the memory check of a run.
 * ``_paper``: the paper profile against a free Colab session, and what each section gives up to fit.
 * ``_resources``: the memory available on this machine and :func:`check_memory`.
@@ -14,7 +14,7 @@ The package depends on ``data`` and ``architectures`` (and ``kernels`` for calib
 ``sections``: ``sections.setup`` calls into it.
 """
 
-from ntkcompanion.cost._devices import (COLAB_BUDGET, COLAB_HOST_MEMORY, COLAB_SESSION_S, CPU_MATMUL_FLOPS, DEVICES,
+from ntkcompanion.cost._devices import (COLAB_BUDGET, COLAB_HOST_MEMORY, COLAB_SESSION_S, DEVICES,
                                         H100, T4, Budget, Device, current_device)
 from ntkcompanion.cost._memory import Allocation, peak
 from ntkcompanion.cost._model import (CALIBRATION, EFFICIENCY, MODELS, OVERHEAD_S, SPREAD, Estimate,
@@ -25,7 +25,7 @@ from ntkcompanion.cost._paper import (DEVIATIONS, RESUMABLE, Deviation, authors_
 from ntkcompanion.cost._resources import (SKIP_ENV, InsufficientMemoryError, available_memory_bytes, check_memory,
                                           format_bytes, host_memory_bytes)
 
-__all__ = ["CALIBRATION", "COLAB_BUDGET", "COLAB_HOST_MEMORY", "COLAB_SESSION_S", "CPU_MATMUL_FLOPS", "DEVIATIONS",
+__all__ = ["CALIBRATION", "COLAB_BUDGET", "COLAB_HOST_MEMORY", "COLAB_SESSION_S", "DEVIATIONS",
            "DEVICES", "EFFICIENCY", "H100", "MODELS", "OVERHEAD_S", "RESUMABLE", "SKIP_ENV", "SPREAD", "T4",
            "Allocation", "Budget", "Deviation", "Device", "Estimate", "InsufficientMemoryError", "authors_estimate",
            "available_memory_bytes", "check_memory", "check_resources", "current_device", "derive", "estimate",

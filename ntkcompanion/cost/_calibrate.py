@@ -8,8 +8,6 @@ the same run; the ratio of the two rates is that kind's efficiency (``_model.EFF
 
 from __future__ import annotations
 
-import time
-
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -17,27 +15,9 @@ import numpy as np
 from ntkcompanion import architectures, kernels, predictor
 from ntkcompanion.cost import _memory as m
 from ntkcompanion.cost import _s01
+from ntkcompanion.cost._devices import matmul_flops, median_seconds
 
 __all__ = ["calibrate", "matmul_flops", "median_seconds"]
-
-
-def median_seconds(fn, *args, repeat=3):
-    """Median wall time of ``fn(*args)`` after one warm-up call (compilation), seconds."""
-    jax.block_until_ready(fn(*args))
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        jax.block_until_ready(fn(*args))
-        times.append(time.perf_counter() - start)
-    return sorted(times)[len(times) // 2]
-
-
-def matmul_flops(repeat: int = 3) -> float:
-    """Float32 matmul rate of this machine, ``(2000, 3072) · (3072, 2000)``, FLOP/s."""
-    rng = np.random.default_rng(0)
-    a = jnp.asarray(rng.uniform(size=(2000, 3072)), jnp.float32)
-    b = jnp.asarray(rng.uniform(size=(3072, 2000)), jnp.float32)
-    return 2 * 2000 * 3072 * 2000 / median_seconds(jax.jit(lambda a, b: a @ b), a, b, repeat=repeat)
 
 
 def calibrate(repeat: int = 3) -> dict:

@@ -1,4 +1,4 @@
-"""Devices as the cost model sees them: published peaks of the GPUs, the calibration CPU, JAX's current device.
+"""Devices as the cost model sees them: published peaks of the GPUs, this CPU at its timed rate, JAX's current device.
 
 Published peaks (NVIDIA data sheets), float32 without tensor cores:
 
@@ -14,14 +14,18 @@ the occasional slow start or idle disconnect.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import os
+import time
 
 import jax
+import jax.numpy as jnp
+import numpy as np
 
 from ntkcompanion.cost import _resources
 
-__all__ = ["CALIBRATION_CORES", "COLAB_BUDGET", "COLAB_HOST_MEMORY", "COLAB_SESSION_S", "CPU_BANDWIDTH",
-           "CPU_MATMUL_FLOPS", "DEVICES", "H100", "T4", "Budget", "Device", "current_device"]
+__all__ = ["COLAB_BUDGET", "COLAB_HOST_MEMORY", "COLAB_SESSION_S", "CPU_BANDWIDTH", "DEVICES", "H100", "T4",
+           "Budget", "Device", "current_device", "matmul_flops", "median_seconds"]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -30,7 +34,7 @@ class Device:
 
     Attributes:
       name: in words (``"a Colab T4"``).
-      flops: peak float32 rate, FLOP/s (for the calibration CPU: its measured matmul rate).
+      flops: peak float32 rate, FLOP/s (for a CPU: its float32 matmul rate, timed).
       bandwidth: memory bandwidth, bytes/s.
       memory: memory a run may use, bytes.
     """
@@ -69,30 +73,48 @@ COLAB_SESSION_S = 12 * 3600
 COLAB_HOST_MEMORY = 12.7e9  # host RAM of a free Colab session
 COLAB_BUDGET = Budget(seconds=2 * 3600, host_bytes=10e9, device_bytes=14e9)
 
-#: Float32 matmul rate of the calibration CPU (jnp, (2000, 3072) · (3072, 2000)), FLOP/s: the rate the
-#: section runs of ``benchmarks/bench_cost.py`` are centred on. Timed while other processes shared its two
-#: cores it ranged from 23 to 200 GFLOP/s within an hour; the bench also predicts at the rate timed per case.
-CPU_MATMUL_FLOPS = 3.5e10
-#: Cores of the calibration CPU; another CPU's rate is scaled by its core count.
-CALIBRATION_CORES = 2
 #: Memory bandwidth assumed for a CPU (a dual-channel DDR4 host), bytes/s.
 CPU_BANDWIDTH = 20e9
 
 
+def median_seconds(fn, *args, repeat=3):
+    """Median wall time of ``fn(*args)`` after one warm-up call (compilation), seconds."""
+    jax.block_until_ready(fn(*args))
+    times = []
+    for _ in range(repeat):
+        start = time.perf_counter()
+        jax.block_until_ready(fn(*args))
+        times.append(time.perf_counter() - start)
+    return sorted(times)[len(times) // 2]
+
+
+def matmul_flops(repeat: int = 3) -> float:
+    """Float32 matmul rate of JAX's default device, ``(2000, 3072) · (3072, 2000)``, FLOP/s (under a second
+    on a 2-core CPU)."""
+    rng = np.random.default_rng(0)
+    a = jnp.asarray(rng.uniform(size=(2000, 3072)), jnp.float32)
+    b = jnp.asarray(rng.uniform(size=(3072, 2000)), jnp.float32)
+    return 2 * 2000 * 3072 * 2000 / median_seconds(jax.jit(lambda a, b: a @ b), a, b, repeat=repeat)
+
+
+@functools.lru_cache(maxsize=1)
 def _cpu_device() -> Device:
-    cores = os.cpu_count() or CALIBRATION_CORES
+    # A CPU's rate is timed, not looked up: the same two cores gave 23 to 212 GFLOP/s within an hour
+    # as other processes came and went, and the efficiencies are fractions of exactly this matmul.
     memory = _resources.host_memory_bytes() or 0
-    return Device(f"this CPU ({cores} cores)", CPU_MATMUL_FLOPS * cores / CALIBRATION_CORES, CPU_BANDWIDTH,
-                  float(memory))
+    return Device(f"this CPU ({os.cpu_count() or 1} cores)", matmul_flops(), CPU_BANDWIDTH, float(memory))
 
 
-def current_device() -> Device:
-    """JAX's default device as a :class:`Device`: a known GPU by name, else the CPU scaled by its cores.
+def current_device(*, retime: bool = False) -> Device:
+    """JAX's default device as a :class:`Device`: a known GPU by name, else this CPU at its timed matmul rate.
 
-    An unrecognised accelerator is assumed T4-like (the smallest GPU in the table), with its
-    reported free memory.
+    A CPU's rate is a float32 matmul timed on the first call of the process (:func:`matmul_flops`),
+    and again with ``retime=True``. An unrecognised accelerator is assumed T4-like (the smallest GPU
+    in the table), with its reported free memory.
     """
     if jax.default_backend() == "cpu":
+        if retime:
+            _cpu_device.cache_clear()
         return _cpu_device()
     kind = str(getattr(jax.devices()[0], "device_kind", ""))
     for name, device in _KNOWN_GPUS.items():

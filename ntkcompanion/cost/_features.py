@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ntkcompanion.cost import _memory as m
 
-__all__ = ["attack_work", "feature_memory", "spectrum_work"]
+__all__ = ["attack_work", "feature_memory", "null_work", "spectrum_work"]
 
 
 def feature_memory(p, *, architecture: str, shape, n_train: int, n_test: int, outputs: int, n_models: int,
@@ -44,3 +44,11 @@ def attack_work(*, architecture, depth, shape, n_train, n_test, n_models, steps)
     """
     return {m.attack_kind(architecture): float(n_models) * steps
             * m.attack_pair_flops(architecture, depth, shape) * n_test * n_train}
+
+
+def null_work(*, n_train, n_test, n_models, outputs, n_perm) -> dict:
+    r"""The label-permutation null (``decomposition.permuted_task_correctness``): the kernel products
+    :math:`\Theta(x, X)\, v_i` of the ``n_models`` features once, then per permutation the projections
+    :math:`V^\top Y_\pi` (``2 n² k``) and the rescaled values (``n_test m k``)."""
+    return {"linalg": 2.0 * n_test * n_train * n_models
+            + n_perm * (2.0 * n_train ** 2 + 2.0 * n_test * n_models) * outputs}

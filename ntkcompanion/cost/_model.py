@@ -17,7 +17,8 @@ each counted as written and read once (the sum of ``memory(p)``). The memory ter
 Calibration (``_calibrate``, ``python -m ntkcompanion.cost``; checked section by section by
 ``benchmarks/bench_cost.py``): on the calibration CPU each kind's kernel is timed against the
 FLOPs the models count for it and divided by the rate of a float32 matmul timed in the same
-run. A GPU is assumed to reach the same fraction of its published peak (a matmul reaches most
+run. On a CPU, :math:`R` is that matmul's rate timed when the process first asks
+(``current_device()``), so the estimate follows the machine's load at the time. A GPU is assumed to reach the same fraction of its published peak (a matmul reaches most
 of it): the CPU-calibrated constants are the model's weakest link on a GPU, which
 ``benchmarks/gpu_check.py`` measures when one is available.
 """
@@ -62,9 +63,10 @@ EFFICIENCY = {
 #: Lowest and highest of those ratios: the estimate's uncertainty band.
 SPREAD = (min(EFFICIENCY.values()), max(EFFICIENCY.values()))
 #: Start-up cost of a section's notebook run (kernel start, imports, compilation, figures and the report), seconds:
-#: the intercept of measured runs against the modelled work on the calibration CPU (``benchmarks/bench_cost.py``);
-#: a Colab host has two such cores, so it is taken to be the same there.
-OVERHEAD_S = 45.0
+#: the median of measured time minus modelled compute over the quick-profile runs of ``benchmarks/bench_cost.py``
+#: on an idle calibration CPU (15–54 s by section); a Colab host has two such cores, so it is taken to be the
+#: same there.
+OVERHEAD_S = 30.0
 
 
 def format_duration(seconds: float) -> str:

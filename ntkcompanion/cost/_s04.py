@@ -8,7 +8,7 @@ label-permutation control's correctness of every feature.
 from __future__ import annotations
 
 from ntkcompanion.cost import _memory as m
-from ntkcompanion.cost._features import attack_work, feature_memory, spectrum_work
+from ntkcompanion.cost._features import attack_work, feature_memory, null_work, spectrum_work
 from ntkcompanion.cost._task import image_shape, n_outputs
 
 __all__ = ["memory", "n_attacked", "work"]
@@ -39,7 +39,8 @@ def work(p) -> dict:
     common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=image_shape(p), n_train=n,
                   n_test=p["N_TEST"])
     out = spectrum_work(**common, block=p["BATCH_SIZE"])
-    m.add(out, "linalg", 2.0 * p["N_PERMUTATIONS"] * p["N_TEST"] * n * n * n_outputs(p))
+    m.add(out, "linalg", null_work(n_train=n, n_test=p["N_TEST"], n_models=n_attacked(p), outputs=n_outputs(p),
+                                   n_perm=p["N_PERMUTATIONS"])["linalg"])
     for kind, flops in attack_work(**common, n_models=n_attacked(p), steps=p["ATTACK_STEPS"] + 1).items():
         m.add(out, kind, flops)
     return out

@@ -8,7 +8,7 @@ of ``FEATURE_CHUNK`` features attacked at once.
 from __future__ import annotations
 
 from ntkcompanion.cost import _memory as m
-from ntkcompanion.cost._features import attack_work, feature_memory, spectrum_work
+from ntkcompanion.cost._features import attack_work, feature_memory, null_work, spectrum_work
 from ntkcompanion.cost._task import image_shape, n_outputs
 
 __all__ = ["memory", "work"]
@@ -30,12 +30,16 @@ def memory(p) -> list:
 
 
 def work(p) -> dict:
-    """Per task (binary and multi-class): the spectrum and the attacks on the attacked features."""
+    """Per task (binary and multi-class): the spectrum, the attacks on the attacked features and the
+    label-permutation null (for the binary task also the tail group's: one more model)."""
     common = dict(architecture=p["ARCHITECTURE"], depth=p["DEPTH"], shape=image_shape(p), n_train=p["N_TRAIN"],
                   n_test=p["N_TEST"])
     out = {}
-    for _ in TASKS:
-        for part in (spectrum_work(**common, block=p["BATCH_SIZE"]),
+    for name in TASKS:
+        outputs = n_outputs(p, name)
+        null = null_work(n_train=p["N_TRAIN"], n_test=p["N_TEST"], n_models=_attacked(p) + (outputs == 1),
+                         outputs=outputs, n_perm=p["N_PERMUTATIONS"])
+        for part in (spectrum_work(**common, block=p["BATCH_SIZE"]), null,
                      attack_work(**common, n_models=_attacked(p), steps=max(1, p["ATTACK_STEPS"]) + 1)):
             for kind, flops in part.items():
                 m.add(out, kind, flops)
