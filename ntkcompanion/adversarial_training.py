@@ -43,6 +43,7 @@ Example:
 """
 
 import dataclasses
+import functools
 
 import jax
 import jax.numpy as jnp
@@ -53,8 +54,8 @@ from ntkcompanion import attacks, cache, kernels, labels, losses, validate
 from ntkcompanion import progress as _progress
 from ntkcompanion import training_steps
 
-__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "snapshot_indices", "snapshot_epochs", "switch_batches",
-           "train"]
+__all__ = ["MODES", "NETWORKS", "NORMS", "TrainConfig", "TrainResult", "sgd_epoch", "snapshot_indices",
+           "snapshot_epochs", "switch_batches", "train"]
 
 MODES = ("standard", "fgsm", "pgd")
 NETWORKS = tuple(_architectures.PRACTICAL)  # the practical nets this module trains
@@ -335,7 +336,7 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
         elif epoch == start:
             loss = float("nan")
         else:
-            params, opt_state, loss = _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key,
+            params, opt_state, loss = sgd_epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key,
                                              head if epoch == start + 1 else 0)  # a fractional switch's head
             cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
         if epoch == start and start_accuracy is not None:
@@ -385,26 +386,34 @@ def _network_head(config, apply_fn, params, x_train, y_train, start, head, train
     entry = cache.key(kind="train-head", epoch=start + 1, head_steps=head, **trajectory)
     loaded = cache.load_tree(entry, params)
     if loaded is None:
-        loaded, _, _ = _epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, 0, head)
+        loaded, _, _ = sgd_epoch(step, params, opt_state, x_train, y_train, base, start + 1, train_key, 0, head)
         cache.save_tree(entry, loaded)
     return jax.tree_util.tree_map(jnp.asarray, loaded)
 
 
-def _epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key, first=0, stop=None):
+def sgd_epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key, first=0, stop=None):
     """SGD steps ``first`` to ``stop`` (default: all) of one epoch; batch order and attack keys depend on
     ``(seed, epoch)`` only, so a resumed run equals an uninterrupted one and a run switched to its
     linearisation inside an epoch takes the rest of the same batches. Returns ``(params, opt_state,
     mean training loss)`` over the steps taken."""
     n = len(x_train)
     order = np.random.default_rng([config.seed, epoch]).permutation(n)
-    epoch_key = jax.random.fold_in(train_key, epoch)
-    total, seen = [], 0
-    for b, i in enumerate(range(0, n, config.batch_size)):
+    starts = range(0, n, config.batch_size)
+    # Every step's key fold_in(epoch key, b) in one call, and the losses summed once at the end: on a small
+    # network a per-step dispatch of these costs as much as the step itself.
+    keys = np.asarray(_batch_keys(jax.random.fold_in(train_key, epoch), len(starts)))  # host: no per-step slice
+    taken, sizes = [], []
+    for b, i in enumerate(starts):
         if b < first or (stop is not None and b >= stop):
             continue
         batch = order[i:i + config.batch_size]
-        params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch],
-                                             jax.random.fold_in(epoch_key, b))
-        total.append(batch_loss * len(batch))
-        seen += len(batch)
-    return params, opt_state, float(sum(total)) / seen
+        params, opt_state, batch_loss = step(params, opt_state, x_train[batch], y_train[batch], keys[b])
+        taken.append(batch_loss)
+        sizes.append(len(batch))
+    return params, opt_state, float(np.dot(np.asarray(jnp.stack(taken), np.float64), sizes)) / sum(sizes)
+
+
+@functools.partial(jax.jit, static_argnums=1)
+def _batch_keys(epoch_key, n_batches: int):
+    """``(n_batches, 2)``: ``jax.random.fold_in(epoch_key, b)`` for every batch ``b``, bit for bit."""
+    return jax.vmap(jax.random.fold_in, in_axes=(None, 0))(epoch_key, jnp.arange(n_batches))

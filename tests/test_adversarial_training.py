@@ -129,15 +129,15 @@ def test_resume_after_a_crash_equals_an_uninterrupted_run(task, cache_dir, tmp_p
 
 def trained_epochs(monkeypatch, fn):
     """``(epochs, result)``: the epochs ``fn()`` trains (rather than loads from a checkpoint), its result."""
-    epochs, real = [], adversarial_training._epoch
+    epochs, real = [], adversarial_training.sgd_epoch
 
     def counting(*args):
         epochs.append(args[6])
         return real(*args)
 
-    monkeypatch.setattr(adversarial_training, "_epoch", counting)
+    monkeypatch.setattr(adversarial_training, "sgd_epoch", counting)
     result = fn()
-    monkeypatch.setattr(adversarial_training, "_epoch", real)
+    monkeypatch.setattr(adversarial_training, "sgd_epoch", real)
     return epochs, result
 
 

@@ -107,7 +107,7 @@ def test_current_device_on_cpu_is_timed_once_and_on_request(monkeypatch):
     if jax.default_backend() != "cpu":
         pytest.skip("the CPU rule applies on a CPU backend")
     rates = iter([1e11, 3e11])
-    monkeypatch.setattr(cost._devices, "matmul_flops", lambda: next(rates))
+    monkeypatch.setattr(cost._devices, "matmul_flops", lambda repeat=3: next(rates))
     first = cost.current_device(retime=True)
     assert first.flops == 1e11 and cost.current_device().flops == 1e11
     assert cost.current_device(retime=True).flops == 3e11

@@ -102,7 +102,7 @@ def _cpu_device() -> Device:
     # A CPU's rate is timed, not looked up: the same two cores gave 23 to 212 GFLOP/s within an hour
     # as other processes came and went, and the efficiencies are fractions of exactly this matmul.
     memory = _resources.host_memory_bytes() or 0
-    return Device(f"this CPU ({os.cpu_count() or 1} cores)", matmul_flops(), CPU_BANDWIDTH, float(memory))
+    return Device(f"this CPU ({os.cpu_count() or 1} cores)", matmul_flops(repeat=5), CPU_BANDWIDTH, float(memory))
 
 
 def current_device(*, retime: bool = False) -> Device:

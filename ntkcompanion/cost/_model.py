@@ -46,8 +46,9 @@ MODELS = {"01_ntk_primer": _s01, "02_training_free_attacks": _s02, "03_transfer"
 #: Where and how the constants below were measured.
 CALIBRATION = ("2-core x86-64 CPU (the book's reference machine), jax 0.5.3 on CPU, float32 (linalg: numpy float64), "
                "python -m ntkcompanion.cost twice while other processes shared the cores (matmul 47.7 and 63.2 "
-               "GFLOP/s); each constant is the geometric mean of a kind's achieved rate over a float32 matmul "
-               "timed in the same run")
+               "GFLOP/s; the training kinds, timed through the host loop of an SGD epoch, twice on the idle CPU at "
+               "172 and 181 GFLOP/s); each constant is the geometric mean of a kind's achieved rate over a float32 "
+               "matmul timed in the same run")
 #: Achieved rate of each kind of work (FLOPs as the models count them) / the float32 matmul rate.
 EFFICIENCY = {
     "linalg": 0.05,           # eigendecompositions and solves (LAPACK, float64; counted as 3 n³)
@@ -57,16 +58,19 @@ EFFICIENCY = {
     "empirical_mlp": 0.28,
     "pgd_fc": 0.98,           # attack steps through the closed-form FC kernel (input products)
     "pgd_stax": 0.52,         # attack steps through a stax kernel (conv, myrtle)
-    # SGD steps of the trained networks (forward, backward, attacks in training); fc as mlp, conv/myrtle as cnn.
-    "train_fc": 1.32, "train_mlp": 1.32, "train_conv": 0.53, "train_myrtle": 0.53, "train_cnn": 0.53,
+    # SGD of the trained networks (forward, backward, attacks in training). Section 8's mlp and cnn: epochs through
+    # its host loop (a dispatch per step), timed on the idle CPU (matmul 172 and 181 GFLOP/s). Section 3's fc,
+    # conv and myrtle nets train in a jax.lax.fori_loop (no per-step dispatch): a bare jitted step of the mlp and
+    # cnn, timed under load with the other kinds.
+    "train_mlp": 0.58, "train_cnn": 0.37, "train_fc": 1.32, "train_conv": 0.53, "train_myrtle": 0.53,
 }
 #: Lowest and highest of those ratios: the estimate's uncertainty band.
 SPREAD = (min(EFFICIENCY.values()), max(EFFICIENCY.values()))
 #: Start-up cost of a section's notebook run (kernel start, imports, compilation, figures and the report), seconds:
-#: the median of measured time minus modelled compute over the quick-profile runs of ``benchmarks/bench_cost.py``
-#: on an idle calibration CPU (15–54 s by section); a Colab host has two such cores, so it is taken to be the
-#: same there.
-OVERHEAD_S = 30.0
+#: the median of measured time minus modelled compute over the 24 runs of ``benchmarks/bench_cost.py`` (every
+#: section at three sizes) on the idle calibration CPU; by section it ranges from about 15 s (section 5) to 40 s
+#: (section 6). A Colab host has two such cores, so it is taken to be the same there.
+OVERHEAD_S = 27.0
 
 
 def format_duration(seconds: float) -> str:

@@ -52,7 +52,8 @@ def memory(p) -> list:
 
 
 def work(p) -> dict:
-    """Work of the whole sweep, the linearisation at its worst (every switch epoch run, at twice the cost).
+    """Work of the whole sweep, the linearisation at its worst (every switch epoch run, at twice the cost; the
+    search from the last switch back stops once no metric is within the margin, so runs often take less).
 
     A training step costs a forward and a backward pass (``3 ×`` forward) per image, and each
     attack step in training or evaluation as much again; the linearised network (a JVP) costs
@@ -66,7 +67,9 @@ def work(p) -> dict:
     attack = {"standard": 0, "fgsm": 1, "pgd": p["ATTACK_STEPS"]}
     per_epoch = {mode: 3.0 * forward * p["N_TRAIN"] * (1 + attack[mode]) for mode in attack}
     evaluation = 3.0 * forward * p["N_TEST"] * (1 + p["EVAL_ATTACK_STEPS"])
-    evaluations = len(set(p["SWITCH_EPOCHS"]) | {0, p["EPOCHS"]})
+    # A full run is evaluated at the start, at every whole switch epoch and at the end; a linearised one at its
+    # switch (fractional switches only) and at the end.
+    evaluations = len({int(e) for e in p["SWITCH_EPOCHS"] if float(e).is_integer()} | {0, p["EPOCHS"]})
     snapshot = m.empirical_ntk_flops(forward, params, p["N_SNAPSHOT"], p["KERNEL_BATCH_SIZE"], k)
     train = sum(p["EPOCHS"] * per_epoch[mode] + evaluations * evaluation for mode in p["MODES"])
     train += sum(2 * (p["EPOCHS"] - e) * per_epoch[mode] + 2 * evaluation
