@@ -336,8 +336,8 @@ def train(config: TrainConfig, x_train, y_train, x_test, y_test, *, progress: bo
         elif epoch == start:
             loss = float("nan")
         else:
-            params, opt_state, loss = sgd_epoch(step, params, opt_state, x_train, y_train, config, epoch, train_key,
-                                             head if epoch == start + 1 else 0)  # a fractional switch's head
+            params, opt_state, loss = sgd_epoch(step, params, opt_state, x_train, y_train, config, epoch,
+                                                train_key, head if epoch == start + 1 else 0)  # a fractional head
             cache.save_tree(state_key, (params, opt_state), extra={"loss": np.float64(loss)})
         if epoch == start and start_accuracy is not None:
             accuracy = start_accuracy
