@@ -20,7 +20,8 @@ def values(section, **change):
 
 @pytest.mark.parametrize("section,name,small,large", [
     ("01_ntk_primer", "N_TRAIN", 40, 400), ("01_ntk_primer", "WIDTHS", [16], [16, 4096]),
-    ("04_eigen_features", "N_TRAIN", 60, 600), ("02_training_free_attacks", "N_TRAIN", 60, 300)])
+    ("04_eigen_features", "N_TRAIN", 60, 600), ("02_training_free_attacks", "N_TRAIN", 60, 300),
+    ("07_seeing_features", "N_PERMUTATIONS", 20, 2000), ("04_eigen_features", "N_PERMUTATIONS", 20, 2000)])
 def test_estimate_grows_with_sizes(section, name, small, large):
     a = cost.estimate(section, values(section, **{name: small}), SLOW)
     b = cost.estimate(section, values(section, **{name: large}), SLOW)

@@ -62,6 +62,26 @@ def test_permuting_constant_labels_changes_nothing():
         np.testing.assert_array_equal(c, truth)
 
 
+@pytest.mark.parametrize("one_hot", [False, True])
+def test_permuted_features_are_the_planted_formula_on_the_permuted_labels(one_hot):
+    """Each permutation's features are Θ(x, X) v_i λ_i⁻¹ v_iᵀ Y_π, computed here from the planted V and Λ
+    (the null reuses Θ(x, X) v_i across permutations: the same numbers, not an approximation)."""
+    rng = np.random.default_rng(7)
+    y_train = np.eye(3)[rng.integers(0, 3, N)] if one_hot else Y
+    y_test = np.eye(3)[rng.integers(0, 3, M)] if one_hot else np.where(rng.uniform(size=M) < 0.5, -1.0, 1.0)
+    index = [0, 2, 5]
+    correct, y_perm = decomposition.permuted_task_correctness(planted(), y_train, y_test, index=index, n_perm=6,
+                                                              seed=11)
+    order = np.random.default_rng(11)  # the documented protocol: a training permutation, then a test one
+    for c, y_te in zip(correct, y_perm):
+        y_tr = y_train[order.permutation(N)]
+        np.testing.assert_array_equal(y_te, y_test[order.permutation(M)])
+        for row, i in zip(c, index):
+            phi = np.multiply.outer(K_TEST @ V[:, i], V[:, i] @ y_tr) / LAM[i]  # (M,) or (M, 3); sign-free in v_i
+            expected = phi.argmax(-1) == y_te.argmax(-1) if one_hot else np.sign(phi) == y_te
+            np.testing.assert_array_equal(row, expected)
+
+
 def test_permutations_shuffle_the_test_labels():
     y_test = np.array([1.0, 1.0, -1.0, -1.0, -1.0])
     _, y_perm = decomposition.permuted_task_correctness(planted(), Y, y_test, n_perm=30, seed=2)
