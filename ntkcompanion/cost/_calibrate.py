@@ -9,7 +9,6 @@ the same run; the ratio of the two rates is that kind's efficiency (``_model.EFF
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from ntkcompanion import adversarial_training, architectures, kernels, predictor, training_steps
@@ -55,12 +54,11 @@ def calibrate(repeat: int = 3) -> dict:
         # work and dispatch cost as much as the arithmetic, which a bare jitted step would leave out.
         config = adversarial_training.TrainConfig(network=network, width=width, depth=depth, batch_size=100,
                                                   learning_rate=0.1, epochs=1)
-        _, step = training_steps.training_step(apply_fn, config)
+        optimizer, step = training_steps.training_step(apply_fn, config)
         y = np.eye(10, dtype=np.float32)[rng.integers(0, 10, len(x))]
         record(m.train_kind(network), 3.0 * forward * len(x),
-               lambda step=step, params=params, config=config: adversarial_training.sgd_epoch(
-                   step, params, training_steps.training_step(apply_fn, config)[0].init(params), x, y, config, 1,
-                   jax.random.PRNGKey(0))[0])
+               lambda step=step, params=params, state=optimizer.init(params), config=config:
+               adversarial_training.sgd_epoch(step, params, state, x, y, config, 1, jax.random.PRNGKey(0))[0])
     # Analytic Gram blocks (stax).
     small = rng.uniform(size=(40, 8, 8, 1)).astype(np.float32)
     for arch, depth, xs, block in (("fc", 2, x, 100), ("conv", 2, x[:100], 100), ("myrtle", 5, small, 8)):
