@@ -6,7 +6,6 @@ The build script's own steps (the dataset check, hiding plumbing cells, the kern
 environment) are tested first, on planted inputs, in seconds.
 """
 
-import importlib.util
 import itertools
 import json
 import os
@@ -20,6 +19,7 @@ import pytest
 import yaml
 
 import _reading_rules as rules
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 BUILD = [sys.executable, str(ROOT / "scripts" / "build_book.py")]
@@ -28,15 +28,8 @@ REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["u
 slow = pytest.mark.slow
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_book = _load_script("build_book")
-CODE_COLUMN_CHARS = _load_script("format_notebooks").CODE_COLUMN_CHARS
+build_book = load_script("build_book")
+CODE_COLUMN_CHARS = load_script("format_notebooks").CODE_COLUMN_CHARS
 
 
 def sections():

@@ -10,7 +10,6 @@ wide, the width at which the book's code column was measured (CODE_COLUMN_CHARS)
 import ast
 import functools
 import http.server
-import importlib.util
 import json
 import re
 import threading
@@ -22,6 +21,7 @@ from pathlib import Path
 import pytest
 
 import _reading_rules as rules
+from _scripts import load_script
 
 pytestmark = pytest.mark.slow
 
@@ -145,10 +145,7 @@ def test_no_broken_internal_links(built_book, site):
 
 
 def _code_column_chars():
-    spec = importlib.util.spec_from_file_location("format_notebooks", ROOT / "scripts" / "format_notebooks.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.CODE_COLUMN_CHARS
+    return load_script("format_notebooks").CODE_COLUMN_CHARS
 
 
 CODE_COLUMN_CHARS = _code_column_chars()

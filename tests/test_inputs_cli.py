@@ -5,7 +5,6 @@ The rules themselves are tested in-process (``test_parameters``, ``test_sections
 before any work.
 """
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -14,17 +13,12 @@ from pathlib import Path
 
 import pytest
 
+from _scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _build_book():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-build_book = _build_book()
+build_book = load_script("build_book")
 
 
 @pytest.mark.parametrize("raw", ["[0.1", "{a: 1", "'open"])

@@ -1,23 +1,17 @@
 """The code a section page shows fits the book's code column (scripts/format_notebooks.py)."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 
+from _scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-style = _load_script("format_notebooks")
+style = load_script("format_notebooks")
 LIMIT = style.CODE_COLUMN_CHARS
 
 

@@ -1,12 +1,13 @@
 """Source notebooks are clean, parameterised, listed in the book, and covered by every profile."""
 
 import ast
-import importlib.util
 import json
 from pathlib import Path
 
 import pytest
 import yaml
+
+from _scripts import load_script
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = sorted((ROOT / "notebooks").glob("*.ipynb"))
@@ -18,10 +19,7 @@ def load(path):
 
 
 def toc_files():
-    spec = importlib.util.spec_from_file_location("build_book", ROOT / "scripts" / "build_book.py")
-    build_book = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(build_book)
-    return set(build_book.toc_sections(ROOT / "_toc.yml"))
+    return set(load_script("build_book").toc_sections(ROOT / "_toc.yml"))
 
 
 def parameters_cell(nb):

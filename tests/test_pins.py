@@ -17,6 +17,8 @@ from pathlib import Path
 import pytest
 import yaml
 
+from _scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
 REQUIREMENT = re.compile(r"^\s*([A-Za-z0-9_.-]+)(\[[^\]]*\])?\s*([<>=!~].*)?$")
 
@@ -65,14 +67,7 @@ def colab_cells():
         yield path.name, "".join(colab[0]["source"])
 
 
-def _load_script(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "scripts" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-colab_install = _load_script("colab_install")
+colab_install = load_script("colab_install")
 REPOSITORY = yaml.safe_load((ROOT / "_config.yml").read_text())["repository"]["url"]
 
 
@@ -100,7 +95,7 @@ def test_colab_install_cells_are_one_cell_but_for_the_section_key():
 
 def test_staged_notebook_pins_the_builds_commit(tmp_path):
     """The build's staging (no execution) bakes ``git rev-parse HEAD`` into the Colab cell; the source keeps None."""
-    build_book = _load_script("build_book")
+    build_book = load_script("build_book")
     head = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True)
     if head.returncode != 0:
         pytest.skip("not a git checkout")
@@ -121,7 +116,7 @@ def test_staged_notebook_pins_the_builds_commit(tmp_path):
 
 
 def test_staging_refuses_a_notebook_without_the_placeholder(tmp_path):
-    build_book = _load_script("build_book")
+    build_book = load_script("build_book")
     notebook = tmp_path / "x.ipynb"
     notebook.write_text(json.dumps({"cells": [{"cell_type": "code", "metadata": {}, "source": [
         'import sys\n', 'if "google.colab" in sys.modules:\n', '    pass']}]}))

@@ -1,15 +1,14 @@
 """The claims and reproducibility pages, and the verdict figure, are computed from the run's records."""
 
-import importlib.util
 import json
 from pathlib import Path
 
 from ntkcompanion import evidence as ev
 
+from _scripts import load_script
+
 ROOT = Path(__file__).resolve().parents[1]
-_spec = importlib.util.spec_from_file_location("report_pages", ROOT / "scripts" / "report_pages.py")
-report_pages = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(report_pages)
+report_pages = load_script("report_pages")
 
 PARAMETERS = {"DATASET": "mnist_embedded", "CLASSES": [3, 5], "N_TRAIN": 800}
 AUTHORS = {"DATASET": "cifar10", "CLASSES": ["airplane", "automobile"], "ARCHITECTURE": "fc", "DEPTH": 1,
